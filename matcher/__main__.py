@@ -1,0 +1,4 @@
+"""python -m matcher"""
+from .cli import app
+
+app()

