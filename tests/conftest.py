@@ -1,0 +1,34 @@
+"""Shared fixtures: a deterministic fake embedder and small postings/candidates made here."""
+from __future__ import annotations
+
+import pytest
+
+from matcher import Candidate, Place, Posting, Requirement, Settings
+from matcher.embed import HashingEmbedder
+
+MENDE = Place(city="Mende", department="48", region="Occitanie", lat=44.5181, lon=3.5006)
+FLORAC = Place(city="Florac", department="48", region="Occitanie", lat=44.3243, lon=3.5934)
+NIMES = Place(city="Nîmes", department="30", region="Occitanie", lat=43.8367, lon=4.3601)
+PARIS = Place(city="Paris", department="75", region="Île-de-France", lat=48.8566, lon=2.3522)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(model="fake-hashing")
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+def posting(pid: str, title: str, text: str = "", place: Place | None = MENDE, contract: str | None = "CDI",
+            reqs: tuple[Requirement, ...] = (), remote: str = "none") -> Posting:
+    return Posting(id=pid, title=title, text=text or title, location=place, contract=contract,
+                   requirements=reqs, remote=remote)
+
+
+def candidate(cid: str = "cv", text: str = "", place: Place | None = MENDE, mobility: str = "region",
+              contracts: tuple[str, ...] = (), licences: tuple[str, ...] = (), languages=()) -> Candidate:
+    return Candidate(id=cid, text=text, location=place, mobility=mobility, contracts_wanted=contracts,
+                     licences=licences, languages=languages)
