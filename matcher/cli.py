@@ -318,5 +318,49 @@ def forget_cmd(cv_id: Annotated[str, typer.Argument(help="The CV id to erase.")]
     typer.echo(f"erased {cv_id}")
 
 
+# ---------------------------------------------------------------------------- eval
+@app.command("eval")
+def eval_cmd(
+    set_dir: Annotated[Path, typer.Argument(help="A labelled set: postings.jsonl, cvs/, cvs.jsonl, qrels.tsv "
+                                            "(or the Vanetik layout).")],
+    direction: Annotated[str, typer.Option(help="match (CV -> postings) or candidates (posting -> CVs).")] = "match",
+    distractors: Annotated[Optional[Path], typer.Option(help="A JSONL of unjudged postings added to the index.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write report.html, results.json and TREC runs here.")] = None,
+    json_out: JsonOpt = False,
+    model: ModelOpt = None,
+) -> None:
+    """Measure ranking quality on a labelled set, every configuration side by side.
+
+    Prints nDCG@5/10, MAP, MRR, P@5, Recall@10/50 per configuration, the paired significance tests
+    against the TF-IDF baseline, hard-filter violations and extraction accuracy.
+
+    Examples:
+
+      matcher eval eval/mini_fr
+
+      matcher eval ../shared/data/labelled/dev_fr --report eval/reports/dev_fr
+
+      matcher eval ../shared/data/labelled/dev_fr --direction candidates --json
+    """
+    from .evaluate.harness import run_eval
+    from .evaluate.report import format_table, write_html, write_json
+    with _errors(), _progress() as progress:
+        try:
+            outcome = run_eval(set_dir, _settings(model), direction=direction, distractors=distractors,
+                               runs_dir=report / "runs" if report else None, progress=progress)
+        except ValueError as e:
+            raise MatcherError(str(e)) from e
+    res = outcome.results
+    if report:
+        write_json(res, report / "results.json")
+        write_html(res, report / "report.html")
+    if json_out:
+        _print_json({"default": res["default"], "configs": res["configs"]})
+    else:
+        typer.echo(format_table(res))
+        if report:
+            typer.echo(f"report: {report / 'report.html'}")
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -58,7 +58,7 @@ class Matcher:
     # ------------------------------------------------------------------ public API
     def match(self, candidate: Candidate, k: int = 10, include_blocked: bool = False) -> list[Match]:
         """The k best postings for a CV; hard filters apply before top-k. Blocked ones follow only on request."""
-        snap = self.store.snapshot()
+        snap = self.store.snapshot(stem=self.settings.stemming)
         q = _Query(analyze(query_text(candidate), stem=snap.stem),
                    embed_query(self.embedder, candidate) if self._dense() else None)
         return self._rank(snap.postings, q, k, include_blocked,
@@ -70,7 +70,7 @@ class Matcher:
 
     def candidates(self, posting: Posting | str, k: int = 10, include_blocked: bool = False) -> list[Match]:
         """The k best indexed CVs for a posting (an indexed posting id or a Posting)."""
-        snap = self.store.snapshot()
+        snap = self.store.snapshot(stem=self.settings.stemming)
         if isinstance(posting, str):
             if posting not in snap.postings.records:
                 raise NotFound(f"no posting with id {posting!r} in the index at {self.store.path}")
@@ -88,7 +88,7 @@ class Matcher:
 
     def explain(self, candidate: Candidate, posting_id: str) -> Match:
         """The full explanation of one posting for a CV, blocked or not, scored as within the whole index."""
-        snap = self.store.snapshot()
+        snap = self.store.snapshot(stem=self.settings.stemming)
         if posting_id not in snap.postings.records:
             raise NotFound(f"no posting with id {posting_id!r} in the index at {self.store.path}")
         for m in self.match(candidate, k=len(snap.postings), include_blocked=True):

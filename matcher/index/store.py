@@ -391,7 +391,8 @@ class IndexStore:
         finally:
             con.close()
         snap = Snapshot(gen, meta["model"], dim, stem, cols["postings"], cols["cvs"], meta.get("content_hash", ""))
-        self._snapshots = {key: snap}
+        self._snapshots = {k: v for k, v in self._snapshots.items() if k[0] == gen}
+        self._snapshots[key] = snap
         return snap
 
     def _load_collection(self, con, kind: str, gen: int, dim: int, stem: bool, backend: str) -> Collection:
