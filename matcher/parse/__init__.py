@@ -108,14 +108,19 @@ def load_cvs(paths: Iterable[str | Path], settings: Settings | None = None,
                     errors.append(ParseError(f"{path}:{n}", "expected a JSON object with 'id' and 'file'"))
         else:
             jobs.append((path.stem, path))
+    from .cv import extract_candidate
+    from .documents import read_texts
+    from .mask import mask_protected
     cvs: list[Candidate] = []
-    for cv_id, f in jobs:
-        try:
-            cvs.append(parse_cv(f, settings, cv_id=cv_id))
-        except ParseError as e:
-            errors.append(e)
+    for start in range(0, len(jobs), 16):  # one isolated worker serves a whole batch of PDFs
+        batch = jobs[start:start + 16]
+        for (cv_id, _), text in zip(batch, read_texts([f for _, f in batch], settings)):
+            if isinstance(text, ParseError):
+                errors.append(text)
+            else:
+                cvs.append(extract_candidate(cv_id, mask_protected(text)))
         if progress:
-            progress(1)
+            progress(len(batch))
     return cvs, errors
 
 
