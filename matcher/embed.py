@@ -58,11 +58,17 @@ class SentenceTransformerEmbedder:
             import warnings
             for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
                 logging.getLogger(noisy).setLevel(logging.ERROR)
-            warnings.filterwarnings("ignore", module="transformers")
+            warnings.filterwarnings("ignore", category=FutureWarning)
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:  # pragma: no cover
                 raise ConfigError("sentence-transformers is not installed: pip install sentence-transformers") from e
+            try:  # the weight-loading bar would clutter every command's stderr
+                from transformers.utils import logging as hf_logging
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
+            except ImportError:  # pragma: no cover
+                pass
             path = resolve_model_path(self.name)
             try:
                 model = SentenceTransformer(path, device="cpu")
@@ -70,7 +76,8 @@ class SentenceTransformerEmbedder:
                 raise ConfigError(f"cannot load embedding model {self.name!r} offline: {type(e).__name__}") from e
             model.max_seq_length = self.max_seq_length
             self._model = model
-            self._dim = int(model.get_sentence_embedding_dimension())
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(get_dim())
         return self._model
 
     @property
