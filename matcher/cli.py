@@ -259,6 +259,8 @@ def candidates_cmd(
     json_out: JsonOpt = False,
     include_blocked: Annotated[bool, typer.Option(help="Also list CVs a hard filter rejects, after the others.")] = False,
     model: ModelOpt = None,
+    register: Annotated[Optional[Path], typer.Option("--register", help="Rank the staff of this register (a folder "
+                                                     "of CVs or a JSONL of staff records) instead, with their gaps.")] = None,
 ) -> None:
     """Rank the indexed CVs for a posting (the reverse of match).
 
@@ -267,7 +269,12 @@ def candidates_cmd(
       matcher candidates seed-000
 
       matcher candidates posting.txt --index idx/ --top 20 --json
+
+      matcher candidates seed-000 --register staff/register.jsonl
     """
+    if register is not None:
+        _staff_for_posting(posting, register, top, index, json_out, include_blocked, model)
+        return
     from .service import rank_candidates
     with _errors(), _progress() as progress:
         matches = rank_candidates(posting, _settings(model), k=top, index=index,
@@ -360,6 +367,176 @@ def eval_cmd(
         typer.echo(format_table(res))
         if report:
             typer.echo(f"report: {report / 'report.html'}")
+
+
+# ---------------------------------------------------------------------------- mobility, rerank
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV, one row per pair, instead of a table.")]
+_MAX_LINES = 20  # terminal summaries show this many CVs or postings; --json and --csv give everything
+
+
+def _one_format(json_out: bool, csv_out: bool) -> None:
+    if json_out and csv_out:
+        _err("give --json or --csv, not both")
+        raise typer.Exit(2)
+
+
+def _csv(header: list[str], rows) -> None:
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    typer.echo(buf.getvalue(), nl=False)
+
+
+def _gaps_text(gaps) -> str:
+    return "; ".join(f"{g.kind}: {g.detail}" for g in gaps)
+
+
+def _roles_table(roles, title: str, who: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title=title, show_lines=False)
+    for col in ("rank", "score", who, "place", "contract", "gaps"):
+        t.add_column(col, overflow="fold")
+    for n, m in enumerate(roles, 1):
+        name = f"{m.title} [{m.posting_id}]" if who == "role" else m.staff_id
+        gaps = _gaps_text(m.gaps) or "none"
+        t.add_row(str(n), f"{m.score:.3f}", name, m.place, m.contract or "",
+                  f"BLOCKED ({', '.join(m.blocked)}): {gaps}" if m.blocked else gaps)
+    Console().print(t)
+
+
+@app.command("mobility")
+def mobility_cmd(
+    register: Annotated[Path, typer.Argument(help="A folder of CV files, or a JSONL of staff records "
+                                             "{id, cv, current_role, mobility, contracts_wanted}.")],
+    index: IndexOpt = None,
+    top: TopOpt = 10,
+    json_out: JsonOpt = False,
+    csv_out: CsvOpt = False,
+    include_blocked: Annotated[bool, typer.Option(help="Also list roles a hard filter rejects, after the others, "
+                                                  "the failure shown as a gap.")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Internal mobility: rank the open postings for every member of staff, with the gaps to each role.
+
+    Each person's current role (a posting id or title in the register) is left out. Gaps: a required
+    licence or language missing, a place outside the person's mobility, a contract not wanted, and the
+    posting's main skills or terms absent from the CV. The register's CVs are added to the index.
+
+    Examples:
+
+      matcher mobility staff/register.jsonl --index idx/
+
+      matcher mobility staff/cvs/ --top 5 --json
+
+      matcher mobility staff/register.jsonl --include-blocked --csv > mobility.csv
+    """
+    _one_format(json_out, csv_out)
+    from .service import mobility_report
+    with _errors(), _progress() as progress:
+        report = mobility_report(register, _settings(model), k=top, index=index, include_blocked=include_blocked,
+                                 progress=progress)
+    if report.built_index:
+        typer.echo(f"built the index at {report.index} from corpus/", err=True)
+    for e in report.errors:
+        _err(f"skipped {e}")
+    if json_out:
+        _print_json([r.to_dict() for r in report.results])
+    elif csv_out:
+        _csv(["staff_id", "rank", "posting_id", "title", "score", "blocked", "gaps"],
+             [[r.staff_id, n, m.posting_id, m.title, f"{m.score:.6f}", ",".join(m.blocked), _gaps_text(m.gaps)]
+              for r in report.results for n, m in enumerate(r.matches, 1)])
+    else:
+        for r in report.results:
+            note = f" (current role {r.current_role} left out)" if r.current_role else ""
+            if r.matches:
+                _roles_table(r.matches, f"{r.staff_id}: {len(r.matches)} roles{note}", "role")
+            else:
+                typer.echo(f"{r.staff_id}: no open role passes the hard filters{note} (try --include-blocked)")
+    if not report.results:
+        _err("no staff member could be read from the register")
+        raise typer.Exit(1)
+
+
+def _staff_for_posting(posting: str, register: Path, top: int, index: Path | None, json_out: bool,
+                       include_blocked: bool, model: str | None) -> None:
+    """`matcher candidates POSTING --register REGISTER`: the staff who fit a role, with their gaps."""
+    from .service import rank_register_candidates
+    with _errors(), _progress() as progress:
+        matches, errors = rank_register_candidates(posting, register, _settings(model), k=top, index=index,
+                                                   include_blocked=include_blocked, progress=progress)
+    for e in errors:
+        _err(f"skipped {e}")
+    if json_out:
+        _print_json([{k: v for k, v in m.to_dict().items() if k not in ("title", "place", "contract")}
+                     for m in matches])
+    elif not matches:
+        typer.echo("no member of staff passes the hard filters (try --include-blocked)")
+    else:
+        _roles_table(matches, f"{len(matches)} staff for {posting}", "staff")
+
+
+@app.command("rerank")
+def rerank_cmd(
+    index: IndexOpt = None,
+    top: TopOpt = 10,
+    json_out: JsonOpt = False,
+    csv_out: CsvOpt = False,
+) -> None:
+    """Re-rank every indexed CV against the postings added or changed since the last run.
+
+    Results are stored beside the index, one numbered generation per run. Reports, per CV, the postings
+    that entered its top-k and, per new posting, its best CVs. A run with nothing new does nothing;
+    a killed run is completed by the next one; closed (removed) postings leave the stored results.
+
+    Examples:
+
+      matcher index add new_postings.jsonl --index idx/ && matcher rerank --index idx/
+
+      matcher rerank --index idx/ --top 20 --json
+
+      matcher rerank --csv > entered.csv
+    """
+    _one_format(json_out, csv_out)
+    from .service import rerank_index
+    with _errors(), _progress() as progress:
+        report = rerank_index(_settings(None), k=top, index=index, progress=progress)
+    if json_out:
+        _print_json(report.to_dict())
+        return
+    if csv_out:
+        _csv(["kind", "generation", "cv_id", "posting_id", "rank", "score"],
+             [["entered", report.generation, e.cv_id, e.posting_id, e.rank, f"{e.score:.6f}"] for e in report.entered]
+             + [["best", report.generation, b.cv_id, b.posting_id, b.rank, f"{b.score:.6f}"] for b in report.best])
+        return
+    if report.nothing_new:
+        typer.echo(f"nothing new since rerank generation {report.generation} (index generation "
+                   f"{report.index_generation}): no posting or CV added, changed or removed")
+        return
+    resumed = " (resumed an interrupted run)" if report.resumed else ""
+    typer.echo(f"rerank generation {report.generation}{resumed}: {len(report.scored_postings)} new or changed "
+               f"postings scored, {len(report.removed_postings)} closed postings removed, "
+               f"{report.cvs_processed} CVs re-ranked (top {report.k})")
+    by_cv: dict[str, list] = {}
+    for e in report.entered:
+        by_cv.setdefault(e.cv_id, []).append(e)
+    typer.echo(f"{len(report.entered)} postings entered the top {report.k} of {len(by_cv)} CVs")
+    for cid, items in list(by_cv.items())[:_MAX_LINES]:
+        typer.echo(f"  {cid}: " + ", ".join(f"{e.posting_id} (#{e.rank}, {e.score:.3f})" for e in items))
+    if len(by_cv) > _MAX_LINES:
+        typer.echo(f"  ... and {len(by_cv) - _MAX_LINES} more CVs (use --json or --csv)")
+    by_posting: dict[str, list] = {}
+    for b in report.best:
+        by_posting.setdefault(b.posting_id, []).append(b)
+    if by_posting:
+        typer.echo("best CVs for the new postings:")
+    for pid, items in list(by_posting.items())[:_MAX_LINES]:
+        typer.echo(f"  {pid}: " + ", ".join(f"{b.cv_id} ({b.score:.3f})" for b in items))
+    if len(by_posting) > _MAX_LINES:
+        typer.echo(f"  ... and {len(by_posting) - _MAX_LINES} more postings (use --json or --csv)")
 
 
 def main() -> None:  # pragma: no cover

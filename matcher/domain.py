@@ -83,6 +83,7 @@ class Posting:
     salary: str | None = None
     occupation: str | None = None
     skills: tuple[str, ...] = ()
+    diplomas: tuple[str, ...] = ()                 # regulated diplomas accepted (any one suffices)
     evidence: tuple[tuple[str, Span], ...] = ()   # (field name, span) for location, contract, remote, salary…
 
     def span(self, name: str) -> Span | None:
@@ -129,6 +130,7 @@ class Candidate:
     years_experience: float | None = None
     skills: tuple[str, ...] = ()
     occupation: str | None = None
+    diplomas: tuple[str, ...] = ()                 # regulated diplomas held
     evidence: tuple[tuple[str, Span], ...] = ()
 
     def span(self, name: str) -> Span | None:

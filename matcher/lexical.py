@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -55,6 +55,7 @@ class BM25Index:
     doc_len: np.ndarray
     k1: float = 1.2
     b: float = 0.75
+    _doc_norm: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, ids: Sequence[str], docs: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
@@ -108,3 +109,26 @@ class BM25Index:
             w = idf * (qc if query_tf else 1.0)
             out[rows] += w * f * (k1 + 1.0) / (f + norm[rows])
         return out
+
+    def cosine(self, query: Sequence[str]) -> np.ndarray:
+        """Cosine of idf-weighted binary term vectors between the query and every document, shape (n_docs,).
+
+        Suited to short texts such as job titles, where term counts carry no signal."""
+        n = len(self.ids)
+        out = np.zeros(n, dtype=np.float64)
+        terms = {self.vocab[t] for t in query if t in self.vocab}
+        if n == 0 or not terms:
+            return out
+        tf = self.tf
+        df = np.diff(tf.indptr).astype(np.float64)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        if self._doc_norm is None:
+            binary = tf.copy()
+            binary.data = np.ones_like(binary.data)
+            self._doc_norm = np.sqrt(np.asarray(binary.multiply(idf[None, :] ** 2).sum(axis=1)).ravel())
+        q_norm = float(np.sqrt(sum(idf[j] ** 2 for j in terms)))
+        for j in terms:
+            rows = tf.indices[tf.indptr[j]:tf.indptr[j + 1]]
+            out[rows] += idf[j] ** 2
+        norm = self._doc_norm * q_norm
+        return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)

@@ -13,6 +13,7 @@ from .errors import NotFound
 from .filters import FILTERS, _held, parse_mobility
 from .index.store import Collection, IndexStore, Snapshot, document_text, embed_query, query_text
 from .lexical import analyze
+from .parse.extract.diploma import DIPLOMAS
 
 __all__ = ["Matcher", "fuse", "minmax", "skill_gaps"]
 
@@ -43,8 +44,16 @@ def fuse(lexical: np.ndarray, title: np.ndarray | None, dense: np.ndarray | None
 
 @dataclass
 class _Query:
-    tokens: list[str]
+    tokens: list[str]              # body analysis (stemmed or not, as the snapshot)
+    title_tokens: list[str]        # stemmed, matched against titles
+    occupation: list[str]          # the query's own job title, stemmed
     vector: np.ndarray | None
+
+
+def _query(text: str, occupation: str | None, stem: bool, vector: np.ndarray | None) -> _Query:
+    tokens = analyze(text, stem=stem)
+    return _Query(tokens, tokens if stem else analyze(text, stem=True),
+                  analyze(occupation or "", stem=True), vector)
 
 
 class Matcher:
@@ -59,11 +68,11 @@ class Matcher:
     def match(self, candidate: Candidate, k: int = 10, include_blocked: bool = False) -> list[Match]:
         """The k best postings for a CV; hard filters apply before top-k. Blocked ones follow only on request."""
         snap = self.store.snapshot(stem=self.settings.stemming)
-        q = _Query(analyze(query_text(candidate), stem=snap.stem),
+        q = _query(query_text(candidate), candidate.occupation, snap.stem,
                    embed_query(self.embedder, candidate) if self._dense() else None)
         return self._rank(snap.postings, q, k, include_blocked,
                           verdict=lambda pid: self._verdicts(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
-                          boost=lambda pid: self._boost(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
+                          adjust=lambda pid: self._adjust(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
                           make=lambda pid, score, parts, blocked: self._explain(
                               _with_text(snap.postings.records[pid], self.store.text("postings", pid)),  # type: ignore[arg-type]
                               candidate, score, parts, blocked))
@@ -78,10 +87,10 @@ class Matcher:
             posting = _with_text(snap.postings.records[posting], self.store.text("postings", posting))  # type: ignore[arg-type]
         else:
             vec = self.embedder.embed([document_text(posting)])[0] if self._dense() else None  # type: ignore[union-attr]
-        q = _Query(analyze(document_text(posting), stem=snap.stem), vec)
+        q = _query(document_text(posting), posting.title, snap.stem, vec)
         return self._rank(snap.cvs, q, k, include_blocked,
                           verdict=lambda cid: self._verdicts(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
-                          boost=lambda cid: self._boost(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
+                          adjust=lambda cid: self._adjust(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
                           make=lambda cid, score, parts, blocked: _as_cv_match(self._explain(
                               posting, _with_text(snap.cvs.records[cid], self.store.text("cvs", cid)),  # type: ignore[arg-type]
                               score, parts, blocked), cid))
@@ -108,7 +117,7 @@ class Matcher:
                 out[kind] = reason
         return out
 
-    def _rank(self, col: Collection, q: _Query, k: int, include_blocked: bool, verdict, boost, make) -> list[Match]:
+    def _rank(self, col: Collection, q: _Query, k: int, include_blocked: bool, verdict, adjust, make) -> list[Match]:
         s = self.settings
         if not col.ids or k <= 0:
             return []
@@ -117,7 +126,8 @@ class Matcher:
         groups = [allowed] + ([[i for i in col.ids if blocked[i]]] if include_blocked else [])
         out: list[Match] = []
         lex_all = col.lexical.scores(q.tokens, k1=s.bm25_k1, b=s.bm25_b)
-        title_all = col.titles.scores(q.tokens, k1=s.bm25_k1, b=s.bm25_b) if col.titles is not None else None
+        title_all = col.titles.scores(q.title_tokens, k1=s.bm25_k1, b=s.bm25_b) if col.titles is not None else None
+        occ_all = col.titles.cosine(q.occupation) if col.titles is not None and s.w_occupation > 0 else None
         row = {i: n for n, i in enumerate(col.ids)}
         for group in groups:
             if len(out) >= k or not group:
@@ -129,8 +139,12 @@ class Matcher:
             scored = []
             for n, i in enumerate(pool):
                 p = {name: float(v[n]) for name, v in parts.items()}
-                p["boost"] = boost(i)  # desired requirements held: added after fusion
-                scored.append((round(p["fused"] + p["boost"], 9), i, p))
+                # Structured signals are added after fusion: job-title similarity, desired requirements
+                # held (boost) and a missing regulated diploma (penalty).
+                p["occupation"] = s.w_occupation * float(occ_all[row[i]]) if occ_all is not None else 0.0
+                p.update(adjust(i))
+                total = p["fused"] + p["occupation"] + p["boost"] - p["diploma"]
+                scored.append((round(total, 9), i, p))
             scored.sort(key=lambda t: (-t[0], t[1]))  # rounding keeps the order stable across BLAS runs
             for score, i, p in scored[: k - len(out)]:
                 out.append(make(i, score, p, tuple(blocked[i])))
@@ -150,14 +164,15 @@ class Matcher:
             pool.update(ids[0])
         return sorted(pool)
 
-    def _boost(self, posting: Posting, candidate: Candidate) -> float:
-        """boost_desired for every desired licence or language the candidate has."""
+    def _adjust(self, posting: Posting, candidate: Candidate) -> dict[str, float]:
+        """boost: boost_desired per desired licence or language held; diploma: the missing-diploma penalty."""
         held = _held(candidate.licences)
         n = 0
         for r in posting.requirements:
             if not r.required:
                 n += (r.value in held) if r.kind == "licence" else candidate.language_level(r.value) >= _need(r)
-        return n * self.settings.boost_desired
+        missing = bool(posting.diplomas) and not set(posting.diplomas) & set(candidate.diplomas)
+        return {"boost": n * self.settings.boost_desired, "diploma": self.settings.diploma_penalty * missing}
 
     def _explain(self, posting: Posting, candidate: Candidate, fused: float, parts: dict[str, float],
                  blocked: tuple[str, ...]) -> Match:
@@ -182,6 +197,12 @@ class Matcher:
             else:
                 detail = f"desires {what}: " + ("held (boost)" if have else "not held (no penalty)")
             reasons.append(Reason(r.kind, have, detail, r.evidence.text if r.evidence else None, r.required))
+        if posting.diplomas:
+            have = sorted(set(posting.diplomas) & set(candidate.diplomas))
+            span = posting.span("diploma")
+            names = " or ".join(DIPLOMAS[d][0] for d in posting.diplomas if d in DIPLOMAS)
+            detail = f"asks for {names}: " + ("held" if have else "not found in the CV (score lowered)")
+            reasons.append(Reason("diploma", bool(have), detail, span.text if span else None, required=False))
         for gap in skill_gaps(posting, candidate)[:3]:
             reasons.append(Reason("skill", False, f"not in the CV: {gap}", gap, required=False))
         return Match(posting_id=posting.id, score=fused, title=posting.title,

@@ -192,6 +192,8 @@ def index_info(settings: Settings, index: Path | str | None = None) -> dict:
 
 def remove_ids(ids: Sequence[str], kind: str, settings: Settings, index: Path | str | None = None) -> list[str]:
     """`matcher index remove`: remove postings (closed jobs) or CVs by id."""
+    if kind not in ("postings", "cvs"):
+        raise ConfigError(f"--kind must be postings or cvs, not {kind!r}")
     store = IndexStore.open(Path(index) if index else default_index_dir(), settings, None)
     return store.remove(kind, ids)
 
@@ -210,3 +212,64 @@ def check_cv_readable(path: Path | str) -> None:
 
 __all__.append("check_cv_readable")
 _ = MatcherError
+
+
+# ---------------------------------------------------------------------------- mobility and rerank (issue 4)
+@dataclass
+class MobilityReport:
+    """`matcher mobility`: one StaffResult per member of staff, and the register entries that could not be read."""
+    results: list
+    errors: list[ParseError]
+    index: Path
+    built_index: bool = False
+
+
+def mobility_report(register: Path | str, settings: Settings, k: int = 10, index: Path | str | None = None,
+                    include_blocked: bool = False, progress: Progress = _noop) -> MobilityReport:
+    """`matcher mobility REGISTER`: rank the open postings for every member of staff, with their gaps."""
+    from .mobility import load_register, rank_register
+    reg = load_register(register, settings)
+    store, built = open_store(index, settings, progress=progress)
+    advance = progress("ranking staff", len(reg.staff))
+    results = rank_register(store, settings, store.embedder, reg, k=k,  # type: ignore[arg-type]
+                            include_blocked=include_blocked, progress=advance)
+    return MobilityReport(results, reg.errors, store.path, built)
+
+
+def rank_register_candidates(posting: str, register: Path | str, settings: Settings, k: int = 10,
+                             index: Path | str | None = None, include_blocked: bool = False,
+                             progress: Progress = _noop) -> tuple[list, list[ParseError]]:
+    """`matcher candidates POSTING --register REGISTER`: the staff who fit a posting, with their gaps.
+
+    Returns (RoleMatch list, register errors). POSTING is an indexed id or a posting file."""
+    from .mobility import load_register, rank_staff
+    reg = load_register(register, settings)
+    store, _ = open_store(index, settings, progress=progress)
+    target: Posting | str = posting
+    p = Path(posting)
+    if p.suffix and p.exists():
+        from .parse import load_postings, parse_posting_file
+        if p.suffix.lower() == ".jsonl":
+            items, errors = load_postings([p], settings)
+            if errors:
+                raise errors[0]
+            if len(items) != 1:
+                raise ConfigError(f"{p} holds {len(items)} postings; give one posting (or an indexed id)")
+            target = items[0]
+        else:
+            target = parse_posting_file(p, settings)
+    matches = rank_staff(store, settings, store.embedder, reg, target, k=k,  # type: ignore[arg-type]
+                         include_blocked=include_blocked)
+    return matches, reg.errors
+
+
+def rerank_index(settings: Settings, k: int = 10, index: Path | str | None = None, progress: Progress = _noop):
+    """`matcher rerank`: score every indexed CV against the postings added or changed since the last run.
+
+    No model is loaded: the vectors are in the index. Returns a matcher.rerank.RerankReport."""
+    from .rerank import rerank
+    store, _ = open_store(index, settings, need_model=False, progress=progress)
+    return rerank(store, settings, None, k=k, progress=progress)
+
+
+__all__ += ["MobilityReport", "mobility_report", "rank_register_candidates", "rerank_index"]

@@ -40,7 +40,8 @@ def posting_from_json(s: str, text: str = "") -> Posting:
         requirements=tuple(Requirement(kind=r["kind"], value=r["value"], required=r["required"], level=r.get("level"),
                                        evidence=_span(r.get("evidence"))) for r in d.get("requirements") or []),
         remote=d.get("remote", "unknown"), salary=d.get("salary"), occupation=d.get("occupation"),
-        skills=tuple(d.get("skills") or ()), evidence=_evidence(d.get("evidence")))
+        skills=tuple(d.get("skills") or ()), diplomas=tuple(d.get("diplomas") or ()),
+        evidence=_evidence(d.get("evidence")))
 
 
 def candidate_to_json(c: Candidate) -> str:
@@ -55,4 +56,5 @@ def candidate_from_json(s: str, text: str = "") -> Candidate:
         languages=tuple(Language(lang=x["lang"], level=x.get("level"), evidence=_span(x.get("evidence")))
                         for x in d.get("languages") or []),
         writing_lang=d.get("writing_lang", "fr"), years_experience=d.get("years_experience"),
-        skills=tuple(d.get("skills") or ()), occupation=d.get("occupation"), evidence=_evidence(d.get("evidence")))
+        skills=tuple(d.get("skills") or ()), occupation=d.get("occupation"), diplomas=tuple(d.get("diplomas") or ()),
+        evidence=_evidence(d.get("evidence")))

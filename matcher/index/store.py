@@ -27,6 +27,7 @@ from ..domain import Candidate, Posting
 from ..embed import Embedder
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, MatcherError, NotFound
 from ..lexical import BM25Index, analyze
+from ..parse.mask import mask_identity
 from .base import VectorIndex, make_vector_index
 from .records import candidate_from_json, candidate_to_json, posting_from_json, posting_to_json
 
@@ -53,8 +54,9 @@ def document_text(p: Posting) -> str:
 
 
 def query_text(c: Candidate) -> str:
-    """What a CV contributes to the embedding and to lexical search."""
-    return c.text
+    """What a CV contributes to the embedding and to lexical search: its (masked) text without the person's
+    name, e-mail, phone or links, which carry gender and origin (see parse.mask.mask_identity)."""
+    return mask_identity(c.text)
 
 
 def _content_hash(kind: str, item: Item) -> str:
@@ -98,7 +100,7 @@ class Collection:
     records: dict[str, Item]
     vectors: VectorIndex
     lexical: BM25Index
-    titles: BM25Index | None = None
+    titles: BM25Index | None = None   # postings: their titles; CVs: their job titles (occupation)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -293,34 +295,50 @@ class IndexStore:
         ids = list(dict.fromkeys(ids))
         with self._writer():
             con = self._connect()
+            committed, wipe_failed = False, None
             try:
                 con.execute("BEGIN IMMEDIATE")
                 present = [i for i in ids if con.execute(
                     "SELECT 1 FROM docs WHERE kind=? AND id=?", (kind, i)).fetchone()]
+                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
                 if not present:
                     con.execute("ROLLBACK")
-                    return []
-                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
-                con.executemany("DELETE FROM docs WHERE kind=? AND id=?", [(kind, i) for i in present])
-                if erase:
-                    con.executemany("DELETE FROM changes WHERE kind=? AND id=?", [(kind, i) for i in present])
-                    for table, col in self._person_tables(con):
-                        con.executemany(f"DELETE FROM {table} WHERE {col}=?", [(i,) for i in present])
+                    if not erase:
+                        return []
+                    # Nothing to remove, but an erasure interrupted after its commit (disk full) left traces
+                    # in free pages and old caches: the same command wipes them.
                 else:
-                    con.executemany("INSERT INTO changes VALUES (?, ?, ?, 'remove')", [(gen, kind, i) for i in present])
-                self._bump(con, gen)
-                con.execute("COMMIT")
+                    gen += 1
+                    con.executemany("DELETE FROM docs WHERE kind=? AND id=?", [(kind, i) for i in present])
+                    if erase:
+                        con.executemany("DELETE FROM changes WHERE kind=? AND id=?", [(kind, i) for i in present])
+                        for table, col in self._person_tables(con):
+                            con.executemany(f"DELETE FROM {table} WHERE {col}=?", [(i,) for i in present])
+                    else:
+                        con.executemany("INSERT INTO changes VALUES (?, ?, ?, 'remove')",
+                                        [(gen, kind, i) for i in present])
+                    self._bump(con, gen)
+                    con.execute("COMMIT")
+                committed = True
                 if erase:
                     con.execute("VACUUM")
-                    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if busy:  # a reader still holds old pages, which keep the erased data in index.sqlite
+                        raise sqlite3.OperationalError("another process is reading the index")
             except sqlite3.OperationalError as e:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
-                raise MatcherError(f"could not write the index at {self.path}: {e}; "
-                                   "the previous version is intact") from e
+                if not committed:
+                    raise MatcherError(f"could not write the index at {self.path}: {e}; "
+                                       "the previous version is intact") from e
+                wipe_failed = e
             finally:
                 con.close()
             self._after_write(gen, keep_previous=not erase)
+            if wipe_failed is not None:
+                raise MatcherError(f"removed {len(present)} {kind} from the index at {self.path}, but could not wipe "
+                                   f"every trace ({wipe_failed}); run the same command again once the disk has "
+                                   "space and no other process is reading the index") from wipe_failed
             return present
 
     @staticmethod
@@ -408,7 +426,7 @@ class IndexStore:
                     arrays = {k: z[k] for k in z.files}
                 if list(arrays["ids"]) != ids:
                     arrays = None  # written for another state of this generation: never trust it
-            except (OSError, ValueError, KeyError):
+            except Exception:  # noqa: BLE001 - a torn or foreign cache (e.g. BadZipFile) is rebuilt, never fatal
                 arrays = None
         if arrays is None:
             arrays = self._build_arrays(con, kind, ids, dim, stem)
@@ -424,7 +442,7 @@ class IndexStore:
         if ids:
             vindex.add(ids, xb)
         lexical = _bm25_from(arrays, "lex", ids, self.settings)
-        titles = _bm25_from(arrays, "title", ids, self.settings) if kind == "postings" else None
+        titles = _bm25_from(arrays, "title", ids, self.settings)
         return Collection(kind, ids, records, vindex, lexical, titles)
 
     def _build_arrays(self, con, kind: str, ids: list[str], dim: int, stem: bool) -> dict[str, np.ndarray]:
@@ -433,17 +451,21 @@ class IndexStore:
         from_json = posting_from_json if kind == "postings" else candidate_from_json
         for n, (i, vec, text, fields) in enumerate(con.execute(
                 "SELECT id, vector, text, fields FROM docs WHERE kind=? ORDER BY id", (kind,))):
+            if len(vec) != dim * 4:
+                raise IndexCorrupt(f"index at {self.path}: {kind} vectors do not have dimension {dim} "
+                                   f"(one has {len(vec)} bytes); rebuild the index")
             xb[n] = np.frombuffer(vec, dtype=np.float32)
             item = from_json(fields, text)
             if kind == "postings":
                 lex_docs.append(analyze(document_text(item), stem=stem))  # type: ignore[arg-type]
-                title_docs.append(analyze(item.title, stem=stem))  # type: ignore[union-attr]
+                # Titles are always stemmed: masculine and feminine job titles must meet.
+                title_docs.append(analyze(item.title, stem=True))  # type: ignore[union-attr]
             else:
                 lex_docs.append(analyze(query_text(item), stem=stem))  # type: ignore[arg-type]
+                title_docs.append(analyze(item.occupation or "", stem=True))  # type: ignore[union-attr]
         arrays: dict[str, np.ndarray] = {"ids": np.asarray(ids, dtype=str), "xb": xb}
         arrays.update(_bm25_arrays(BM25Index.build(ids, lex_docs), "lex"))
-        if kind == "postings":
-            arrays.update(_bm25_arrays(BM25Index.build(ids, title_docs), "title"))
+        arrays.update(_bm25_arrays(BM25Index.build(ids, title_docs), "title"))
         return arrays
 
     def check(self) -> list[str]:

@@ -5,6 +5,7 @@ import re
 
 from ..domain import Candidate, Span
 from .extract.contract import cv_contracts
+from .extract.diploma import cv_diplomas
 from .extract.experience import cv_years_experience
 from .extract.language import cv_languages, detect_writing_lang
 from .extract.licence import held_licences
@@ -88,5 +89,6 @@ def extract_candidate(id: str, text: str, ref_year: int | None = None) -> Candid
         id=id, text=text, location=place, mobility=mobility, contracts_wanted=contracts,
         licences=tuple(code for code, _ in licences), languages=tuple(cv_languages(text, writing_lang)),
         writing_lang=writing_lang, years_experience=cv_years_experience(text, occupation, ref_year),
-        skills=cv_skills(text), occupation=occupation, evidence=tuple(evidence),
+        skills=cv_skills(text), occupation=occupation, diplomas=cv_diplomas(text, occupation),
+        evidence=tuple(evidence),
     )

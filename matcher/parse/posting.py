@@ -5,6 +5,7 @@ import re
 
 from ..domain import Posting, Span
 from .extract.contract import posting_contract
+from .extract.diploma import posting_diplomas
 from .extract.language import posting_languages
 from .extract.licence import posting_licences
 from .extract.place import posting_place
@@ -40,9 +41,12 @@ def extract_posting(id: str, title: str, text: str, source: str = "") -> Posting
     salary, sspan = posting_salary(text)
     if sspan is not None:
         evidence.append(("salary", sspan))
+    diplomas, dspan = posting_diplomas(title, text)
+    if dspan is not None:
+        evidence.append(("diploma", dspan))
     return Posting(
         id=id, title=title, text=text, source=source, location=place, contract=contract,
         contract_months=months if contract in ("CDD", "Stage", "Intérim", "Saisonnier", "Alternance") else None,
         requirements=requirements, remote=remote, salary=salary, occupation=clean_title(title) or None,
-        skills=posting_skills(text), evidence=tuple(evidence),
+        skills=posting_skills(text), diplomas=diplomas, evidence=tuple(evidence),
     )
