@@ -121,7 +121,12 @@ class Matcher:
         s = self.settings
         if not col.ids or k <= 0:
             return []
-        blocked = {i: verdict(i) for i in col.ids}
+        # Filters are pure functions of a few fields: evaluate them once per distinct profile of those fields.
+        blocked = {}
+        for group in col.groups(_profile):
+            why = verdict(group[0])
+            for i in group:
+                blocked[i] = why
         allowed = [i for i in col.ids if not blocked[i]]
         groups = [allowed] + ([[i for i in col.ids if blocked[i]]] if include_blocked else [])
         out: list[Match] = []
@@ -208,6 +213,15 @@ class Matcher:
         return Match(posting_id=posting.id, score=fused, title=posting.title,
                      place=posting.location.label() if posting.location else "", contract=posting.contract,
                      parts=parts, reasons=tuple(reasons), blocked=blocked)
+
+
+def _profile(item: Posting | Candidate) -> tuple:
+    """The fields the hard filters read; items with equal profiles get equal verdicts."""
+    if isinstance(item, Posting):
+        return ("p", item.location, item.remote, item.contract,
+                tuple((r.kind, r.value, r.level) for r in item.requirements if r.required))
+    return ("c", item.location, item.mobility, item.contracts_wanted, item.licences,
+            tuple((x.lang, x.level) for x in item.languages), item.writing_lang)
 
 
 def _need(r) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 import os
 import sqlite3
 import tempfile
@@ -101,9 +102,19 @@ class Collection:
     vectors: VectorIndex
     lexical: BM25Index
     titles: BM25Index | None = None   # postings: their titles; CVs: their job titles (occupation)
+    _groups: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def groups(self, key: Callable[[Item], object]) -> list[list[str]]:
+        """Ids grouped by `key(record)` (computed once per snapshot and key function), in id order."""
+        if key not in self._groups:
+            by: dict = {}
+            for i in self.ids:
+                by.setdefault(key(self.records[i]), []).append(i)
+            self._groups[key] = list(by.values())
+        return self._groups[key]
 
 
 @dataclass
@@ -557,9 +568,24 @@ def _embed_long(embedder: Embedder, texts: list[str], progress, words: int = 160
     return out
 
 
+_QUERY_CACHE: "OrderedDict[tuple[str, str], np.ndarray]" = OrderedDict()
+
+
 def embed_query(embedder: Embedder, candidate: Candidate) -> np.ndarray:
-    """The query vector of a CV, computed the same way as stored CV vectors."""
-    return _embed_long(embedder, [query_text(candidate)], None)[0]
+    """The query vector of a CV, computed the same way as stored CV vectors.
+
+    The last 64 query vectors are kept (by model and text hash): a CV asked again (mobility, --explain,
+    repeated searches) is not embedded twice."""
+    text = query_text(candidate)
+    key = (embedder.name, hashlib.sha256(text.encode()).hexdigest())
+    if key in _QUERY_CACHE:
+        _QUERY_CACHE.move_to_end(key)
+        return _QUERY_CACHE[key]
+    vec = _embed_long(embedder, [text], None)[0]
+    _QUERY_CACHE[key] = vec
+    while len(_QUERY_CACHE) > 64:
+        _QUERY_CACHE.popitem(last=False)
+    return vec
 
 
 __all__.append("embed_query")
