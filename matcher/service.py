@@ -142,23 +142,27 @@ def explain_cv(cv_path: Path | str, posting_id: str, settings: Settings, index: 
     return MatchReport(candidate, [m], store.path, built)
 
 
+def _posting_or_id(posting: str, settings: Settings) -> Posting | str:
+    """A posting file (one posting: .txt/.md/.pdf/.docx or a one-line .jsonl) parsed, else the id as given."""
+    p = Path(posting)
+    if not (p.suffix and p.exists()):
+        return posting
+    from .parse import load_postings, parse_posting_file
+    if p.suffix.lower() != ".jsonl":
+        return parse_posting_file(p, settings)
+    items, errors = load_postings([p], settings)
+    if errors:
+        raise errors[0]
+    if len(items) != 1:
+        raise ConfigError(f"{p} holds {len(items)} postings; give one posting (or an indexed id)")
+    return items[0]
+
+
 def rank_candidates(posting: str, settings: Settings, k: int = 10, index: Path | str | None = None,
                     include_blocked: bool = False, progress: Progress = _noop) -> list[Match]:
     """`matcher candidates POSTING`: indexed CVs ranked for an indexed posting id or a posting file."""
     store, _ = open_store(index, settings, progress=progress)
-    target: Posting | str = posting
-    p = Path(posting)
-    if p.suffix and p.exists():
-        from .parse import load_postings, parse_posting_file
-        if p.suffix.lower() == ".jsonl":
-            items, errors = load_postings([p], settings)
-            if errors:
-                raise errors[0]
-            if len(items) != 1:
-                raise ConfigError(f"{p} holds {len(items)} postings; give one posting (or an indexed id)")
-            target = items[0]
-        else:
-            target = parse_posting_file(p, settings)
+    target = _posting_or_id(posting, settings)
     return Matcher(store, settings, store.embedder).candidates(target, k=k, include_blocked=include_blocked)
 
 
@@ -245,19 +249,7 @@ def rank_register_candidates(posting: str, register: Path | str, settings: Setti
     from .mobility import load_register, rank_staff
     reg = load_register(register, settings)
     store, _ = open_store(index, settings, progress=progress)
-    target: Posting | str = posting
-    p = Path(posting)
-    if p.suffix and p.exists():
-        from .parse import load_postings, parse_posting_file
-        if p.suffix.lower() == ".jsonl":
-            items, errors = load_postings([p], settings)
-            if errors:
-                raise errors[0]
-            if len(items) != 1:
-                raise ConfigError(f"{p} holds {len(items)} postings; give one posting (or an indexed id)")
-            target = items[0]
-        else:
-            target = parse_posting_file(p, settings)
+    target = _posting_or_id(posting, settings)
     matches = rank_staff(store, settings, store.embedder, reg, target, k=k,  # type: ignore[arg-type]
                          include_blocked=include_blocked)
     return matches, reg.errors
