@@ -97,14 +97,24 @@ def _table(matches, title: str, id_attr: str = "posting_id") -> None:
     from rich.console import Console
     from rich.table import Table
     t = Table(title=title, show_lines=False)
-    for col in ("rank", "score", "id" if id_attr != "posting_id" else "title", "place", "contract", "why"):
-        t.add_column(col, overflow="fold")
+    t.add_column("rank", justify="right", no_wrap=True)
+    t.add_column("score", justify="right", no_wrap=True)
+    t.add_column("id", no_wrap=True)
+    if id_attr == "posting_id":
+        t.add_column("title", overflow="ellipsis", no_wrap=True, max_width=38)
+    t.add_column("place", overflow="ellipsis", no_wrap=True, max_width=22)
+    t.add_column("contract", no_wrap=True)
+    t.add_column("why", overflow="fold", min_width=24)
     for n, m in enumerate(matches, 1):
-        name = getattr(m, id_attr) if id_attr != "posting_id" else f"{m.title} [{m.posting_id}]"
         why = _why(m) if not m.blocked else "BLOCKED: " + "; ".join(
             r.detail for r in m.reasons if not r.ok and r.required and r.kind in m.blocked)
-        t.add_row(str(n), f"{m.score:.3f}", name, m.place, m.contract or "", why)
-    Console().print(t)
+        row = [str(n), f"{m.score:.3f}", getattr(m, id_attr)]
+        if id_attr == "posting_id":
+            row.append(m.title)
+        t.add_row(*row, m.place, m.contract or "", why)
+    # A pipe or a narrow terminal would squeeze the columns to nothing: give the table room.
+    width = None if sys.stdout.isatty() and Console().width >= 120 else 160
+    Console(width=width).print(t)
 
 
 def _explain_text(m) -> None:

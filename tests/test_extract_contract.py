@@ -51,6 +51,7 @@ def test_duration_months(phrase: str, months: float | None) -> None:
 
 @pytest.mark.parametrize("text, expected", [
     ("Recherche un CDI.", ("CDI",)),
+    ("Mobilité : toute la France. Ouvert à un stage ou un CDD.", ("Stage", "CDD")),
     ("Je recherche exclusivement un CDI.", ("CDI",)),
     ("Contrat recherché : CDI,\nCDD ou intérim.", ("CDI", "CDD", "Intérim")),
     ("Contrat recherché\n\nCDI ou CDD.", ("CDI", "CDD")),

@@ -148,6 +148,7 @@ def _months_near(text: str, contract: str, pos: int | None = None) -> float | No
 _CV_LABEL = re.compile(
     r"(?:contrats?\s+(?:recherch[ée]s?|souhait[ée]s?|vis[ée]s?)|type\s+de\s+contrat(?:\s+recherch[ée])?|"
     r"disponible(?:\s+\w+)?\s+pour|je\s+(?:re)?cherche|recherche|en\s+recherche\s+d['’]|souhaite\s+(?:un|une)|"
+    r"ouverte?s?\s+(?:à|a)\s+(?:un|une|des)|"
     r"looking\s+for|seeking)",
     re.IGNORECASE)
 _CV_CONTRACT = re.compile(
