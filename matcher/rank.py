@@ -72,7 +72,7 @@ class Matcher:
                    embed_query(self.embedder, candidate) if self._dense() else None)
         return self._rank(snap.postings, q, k, include_blocked,
                           verdict=lambda pid: self._verdicts(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
-                          adjust=lambda pid: self._adjust(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
+                          adjust=lambda pid: self.adjust(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
                           make=lambda pid, score, parts, blocked: self._explain(
                               _with_text(snap.postings.records[pid], self.store.text("postings", pid)),  # type: ignore[arg-type]
                               candidate, score, parts, blocked))
@@ -90,7 +90,7 @@ class Matcher:
         q = _query(document_text(posting), posting.title, snap.stem, vec)
         return self._rank(snap.cvs, q, k, include_blocked,
                           verdict=lambda cid: self._verdicts(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
-                          adjust=lambda cid: self._adjust(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
+                          adjust=lambda cid: self.adjust(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
                           make=lambda cid, score, parts, blocked: _as_cv_match(self._explain(
                               posting, _with_text(snap.cvs.records[cid], self.store.text("cvs", cid)),  # type: ignore[arg-type]
                               score, parts, blocked), cid))
@@ -169,7 +169,7 @@ class Matcher:
             pool.update(ids[0])
         return sorted(pool)
 
-    def _adjust(self, posting: Posting, candidate: Candidate) -> dict[str, float]:
+    def adjust(self, posting: Posting, candidate: Candidate) -> dict[str, float]:
         """boost: boost_desired per desired licence or language held; diploma: the missing-diploma penalty."""
         held = _held(candidate.licences)
         n = 0

@@ -343,7 +343,7 @@ def _presence(cvs: BM25Index, vocab: dict[str, int]) -> Any:
                       shape=(len(cvs.ids), max(len(vocab), 1)))
 
 
-# The fields each hard filter (and Matcher._adjust) reads: pairs are evaluated once per distinct
+# The fields each hard filter (and Matcher.adjust) reads: pairs are evaluated once per distinct
 # (CV profile, posting profile) with the functions themselves, then broadcast. A kind not listed here is
 # evaluated per pair, which is correct but slow.
 def _posting_profile(kind: str, p: Posting) -> Hashable:
@@ -424,7 +424,7 @@ class _Scorer:
     Mirrors Matcher._rank term by term: BM25 of the CV's tokens over posting bodies, BM25 of its stemmed
     tokens over posting titles, dense inner products, min-max fusion (rank.fuse itself), then the
     structured signals added after fusion: job-title cosine, desired-requirement boost, diploma penalty
-    (Matcher._adjust itself). tests/test_rerank.py checks every score against Matcher.match."""
+    (Matcher.adjust itself). tests/test_rerank.py checks every score against Matcher.match."""
 
     def __init__(self, snap: Snapshot, settings: Settings, best_ids: Sequence[str], stemmed_cvs: BM25Index):
         s = self.settings = settings
@@ -452,9 +452,9 @@ class _Scorer:
             self.xb = P.vectors.vectors(self.pids).astype(np.float32)
             self.xq = C.vectors.vectors(list(C.ids)).astype(np.float32)
         self.filters = [_Profiles(kind, postings, cvs, _rejects(FILTERS[kind]), bool) for kind in s.filters]
-        matcher = Matcher(None, s)  # type: ignore[arg-type]  # _adjust reads only the settings
+        matcher = Matcher(None, s)  # type: ignore[arg-type]  # adjust reads only the settings
         self.adjust = _Profiles("adjust", postings, cvs,
-                                lambda p, c: (lambda d: (d["boost"], d["diploma"]))(matcher._adjust(p, c)), np.float64)
+                                lambda p, c: (lambda d: (d["boost"], d["diploma"]))(matcher.adjust(p, c)), np.float64)
         col = {p: n for n, p in enumerate(self.pids)}
         self.best_cols = np.asarray([col[p] for p in best_ids], dtype=np.int64)
         self.best_pos = np.full(len(self.pids), -1, dtype=np.int64)
