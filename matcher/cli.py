@@ -343,6 +343,8 @@ def eval_cmd(
     direction: Annotated[str, typer.Option(help="match (CV -> postings) or candidates (posting -> CVs).")] = "match",
     distractors: Annotated[Optional[Path], typer.Option(help="A JSONL of unjudged postings added to the index.")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write report.html, results.json and TREC runs here.")] = None,
+    fairness: Annotated[Optional[Path], typer.Option(help="A folder of CV templates (tests/data/fairness): add "
+                                                     "counterfactual fairness figures to the report.")] = None,
     json_out: JsonOpt = False,
     model: ModelOpt = None,
 ) -> None:
@@ -364,7 +366,7 @@ def eval_cmd(
     with _errors(), _progress() as progress:
         try:
             outcome = run_eval(set_dir, _settings(model), direction=direction, distractors=distractors,
-                               runs_dir=report / "runs" if report else None, progress=progress)
+                               fairness=fairness, runs_dir=report / "runs" if report else None, progress=progress)
         except ValueError as e:
             raise MatcherError(str(e)) from e
     res = outcome.results

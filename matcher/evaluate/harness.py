@@ -78,6 +78,7 @@ def _violations(run: dict[str, dict[str, float]], ls: LabelledSet, k: int = 10) 
 
 def run_eval(set_dir: str | Path, settings: Settings, direction: str = "match",
              distractors: str | Path | None = None, embedder: Embedder | None = None,
+             fairness: str | Path | None = None,
              runs_dir: str | Path | None = None, progress: Callable[[str, int | None], Callable[[int], None]] | None = None
              ) -> EvalOutcome:
     """Index the set (and distractors), rank every query under each configuration, score, compare.
@@ -112,6 +113,10 @@ def run_eval(set_dir: str | Path, settings: Settings, direction: str = "match",
             box: list = []
             store.add(kind, items, progress=lambda n: box[0](n) if box else None,
                       on_total=lambda t, kind=kind: box.append(progress(f"embedding {kind}", t)))
+        fair = None
+        if fairness:
+            from .fairness import counterfactual_deltas, load_templates
+            fair = counterfactual_deltas(Matcher(store, settings, embedder), postings, load_templates(fairness))
         runs: dict[str, dict[str, dict[str, float]]] = {}
         configs = configurations(settings)
         qrels = ls.qrels if direction == "match" else _invert(ls.qrels)
@@ -161,6 +166,13 @@ def run_eval(set_dir: str | Path, settings: Settings, direction: str = "match",
     if gold_c:
         extraction["cv"] = extraction_accuracy({c.id: c.truth() for c in cvs}, gold_c, "cv")
     results["extraction"] = extraction
+    if fair is not None:
+        eps = fair.epsilon
+        results.setdefault("sections", {})[
+            f"fairness: counterfactual score changes of the default, postings not asking for ro/rom "
+            f"(epsilon {eps}; strict = only the protected attribute changes)"] = [
+            {"attribute": a, **{k: v for k, v in row.items() if k != "worst"}}
+            for a, row in fair.summary().items()]
     if runs_dir:
         out = Path(runs_dir)
         out.mkdir(parents=True, exist_ok=True)
