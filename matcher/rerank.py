@@ -377,28 +377,26 @@ def _rejects(predicate: Callable[[Posting, Candidate], str | None]) -> Callable[
     return lambda p, c: predicate(p, c) is not None
 
 
+def _distinct(items: list, key: Callable[[Any], Hashable]) -> tuple[np.ndarray, list]:
+    """(index of each item's profile, one representative item per profile), profiles in first-seen order."""
+    keys: dict[Hashable, int] = {}
+    reps: list = []
+    index = np.empty(len(items), dtype=np.int64)
+    for n, item in enumerate(items):
+        k = key(item)
+        if k not in keys:
+            keys[k] = len(reps)
+            reps.append(item)
+        index[n] = keys[k]
+    return index, reps
+
+
 class _Profiles:
     """A (CV, posting) function tabulated over distinct profiles: value[cv_key[c], posting_key[p]]."""
 
     def __init__(self, kind: str, postings: list[Posting], cvs: list[Candidate], fn: Callable, dtype):
-        p_keys: dict[Hashable, int] = {}
-        p_reps: list[Posting] = []
-        self.p_index = np.empty(len(postings), dtype=np.int64)
-        for n, p in enumerate(postings):
-            key = _posting_profile(kind, p)
-            if key not in p_keys:
-                p_keys[key] = len(p_reps)
-                p_reps.append(p)
-            self.p_index[n] = p_keys[key]
-        c_keys: dict[Hashable, int] = {}
-        c_reps: list[Candidate] = []
-        self.c_index = np.empty(len(cvs), dtype=np.int64)
-        for n, c in enumerate(cvs):
-            key = _cv_profile(kind, c)
-            if key not in c_keys:
-                c_keys[key] = len(c_reps)
-                c_reps.append(c)
-            self.c_index[n] = c_keys[key]
+        self.p_index, p_reps = _distinct(postings, lambda p: _posting_profile(kind, p))
+        self.c_index, c_reps = _distinct(cvs, lambda c: _cv_profile(kind, c))
         table = np.array([[fn(p, c) for p in p_reps] for c in c_reps], dtype=dtype)
         self.table = table.reshape((len(c_reps), len(p_reps)) + table.shape[2:])
 
