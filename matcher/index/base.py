@@ -1,15 +1,17 @@
 """VectorIndex protocol shared by every backend, and the factory that picks one by name."""
 from __future__ import annotations
 
-from typing import Collection, Protocol, Sequence, runtime_checkable
+from collections.abc import Collection as AbcCollection
+from typing import Collection, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from ..config import VECTOR_BACKENDS
 from ..errors import ConfigError
 
-__all__ = ["VectorIndex", "make_vector_index", "BACKENDS"]
+__all__ = ["VectorIndex", "IdMask", "make_vector_index", "BACKENDS"]
 
-BACKENDS = ("faiss", "exact", "faiss-hnsw")
+BACKENDS = VECTOR_BACKENDS  # defined in config, so that Settings can check a name without importing the index
 
 
 @runtime_checkable
@@ -41,15 +43,57 @@ class VectorIndex(Protocol):
         """The stored vectors of `ids`, shape (len(ids), dim)."""
 
 
+class IdMask(AbcCollection):
+    """A filter as a boolean mask over an id list: the ids[r] with mask[r] true, mask shape (len(ids),).
+
+    It is a Collection[str], so every backend accepts it as `allowed`. A backend whose ids are `ids`, in that
+    order, uses the mask directly instead of looking up each id: at 1M postings, looking up 500k string ids
+    costs more than the search itself (see scripts/bench_vectors.py)."""
+
+    __slots__ = ("ids", "mask", "_count", "_pos")
+
+    def __init__(self, ids: Sequence[str], mask: np.ndarray):
+        mask = np.array(mask, dtype=bool)  # a copy, read-only: the count below must stay true
+        if mask.shape != (len(ids),):
+            raise ValueError(f"mask has shape {mask.shape}, expected ({len(ids)},)")
+        mask.flags.writeable = False
+        self.ids = ids
+        self.mask = mask
+        self._count = int(np.count_nonzero(mask))
+        self._pos: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.ids[r] for r in np.flatnonzero(self.mask).tolist())
+
+    def __contains__(self, doc_id: object) -> bool:
+        if self._pos is None:
+            self._pos = {i: r for r, i in enumerate(self.ids)}
+        r = self._pos.get(doc_id)  # type: ignore[call-overload]
+        return r is not None and bool(self.mask[r])
+
+    def aligned(self, ids: Sequence[str]) -> bool:
+        """Whether the mask indexes exactly `ids`, in order (~1 ms at 1M ids when they are the same objects)."""
+        if self.ids is ids:
+            return True
+        if len(self.ids) != len(ids):
+            return False
+        mine = self.ids if isinstance(self.ids, list) else list(self.ids)
+        return mine == (ids if isinstance(ids, list) else list(ids))
+
+
 def make_vector_index(backend: str, dim: int) -> VectorIndex:
-    """A new, empty index of the named backend: faiss (exact, default), exact (numpy), faiss-hnsw (approximate)."""
+    """A new, empty index of the named backend: faiss (exact, default), exact (numpy), faiss-ivf and faiss-hnsw
+    (approximate, for very large corpora)."""
     if backend == "exact":
         from .exact import ExactIndex
         return ExactIndex(dim)
-    if backend in ("faiss", "faiss-hnsw"):
+    if backend in ("faiss", "faiss-ivf", "faiss-hnsw"):
         try:
             from .faiss import FaissIndex
         except ImportError as e:  # pragma: no cover
             raise ConfigError("the faiss backend needs faiss-cpu: pip install faiss-cpu") from e
-        return FaissIndex(dim, hnsw=backend == "faiss-hnsw")
+        return FaissIndex(dim, kind={"faiss": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}[backend])
     raise ConfigError(f"unknown vector backend {backend!r}; valid: {', '.join(BACKENDS)}")

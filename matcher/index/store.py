@@ -148,7 +148,7 @@ class IndexStore:
         self.path = Path(path)
         self.settings = settings
         self.embedder = embedder
-        self._snapshots: dict[tuple[int, bool], Snapshot] = {}
+        self._snapshots: dict[tuple[int, bool, str], Snapshot] = {}
 
     # ---------------------------------------------------------------- opening
     @property
@@ -400,15 +400,17 @@ class IndexStore:
             raise NotFound(f"no {kind[:-1]} with id {doc_id!r} in the index at {self.path}")
         return row[0]
 
-    def snapshot(self, stem: bool | None = None, backend: str = "faiss") -> Snapshot:
-        """A consistent view of the current generation (cached in memory per generation)."""
+    def snapshot(self, stem: bool | None = None, backend: str | None = None) -> Snapshot:
+        """A consistent view of the current generation (cached in memory per generation), with its vectors in
+        `backend` (default: settings.vector_backend)."""
         stem = self.settings.stemming if stem is None else stem
+        backend = self.settings.vector_backend if backend is None else backend
         con = self._connect()
         try:
             con.execute("BEGIN")
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
             gen = int(meta["generation"])
-            key = (gen, stem)
+            key = (gen, stem, backend)
             if key in self._snapshots:
                 con.execute("COMMIT")
                 return self._snapshots[key]
@@ -452,9 +454,30 @@ class IndexStore:
         vindex = make_vector_index(backend, dim)
         if ids:
             vindex.add(ids, xb)
+            if backend in ("faiss-ivf", "faiss-hnsw"):
+                self._load_faiss_cache(vindex, kind, gen, backend)
         lexical = _bm25_from(arrays, "lex", ids, self.settings)
         titles = _bm25_from(arrays, "title", ids, self.settings)
         return Collection(kind, ids, records, vindex, lexical, titles)
+
+    def _load_faiss_cache(self, vindex, kind: str, gen: int, backend: str) -> None:
+        """Approximate FAISS backends: adopt the index cached for this generation, else build it (at 1M vectors,
+        IVF ~1 min, HNSW 4-6 min) and cache it. The file is trusted only if it holds exactly these vectors in this
+        order (FaissIndex.load)."""
+        cache = self.path / "cache" / f"{kind}-g{gen}-{backend}.faiss"
+        if cache.is_file():
+            try:
+                with open(cache, "rb") as f:
+                    if vindex.load(f):
+                        return
+            except Exception:  # noqa: BLE001 - a torn or foreign cache is rebuilt, never fatal
+                pass
+        vindex.build()
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            atomic_write(cache, vindex.save)
+        except OSError:
+            pass  # a cache we cannot write (disk full, read-only) is rebuilt next time
 
     def _build_arrays(self, con, kind: str, ids: list[str], dim: int, stem: bool) -> dict[str, np.ndarray]:
         xb = np.zeros((len(ids), dim), dtype=np.float32)

@@ -1,0 +1,298 @@
+"""Vector backend benchmark: build time, memory, warm query latency and recall@10 under filters, per backend.
+
+    python scripts/bench_vectors.py                       # synthetic 10k and 100k, every backend
+    python scripts/bench_vectors.py --sizes 1m --backends faiss,faiss-hnsw
+    python scripts/bench_vectors.py --index indexes/default   # the postings of an index (queries: its CVs)
+
+Synthetic corpora are seeded Gaussian mixtures in 384-d, normalised, calibrated on all-MiniLM-L6-v2 vectors of
+real French postings (nearest-neighbour cosine median ~0.79, mean pairwise cosine ~0.42, a strong common
+direction, a decaying spectrum); queries are further draws from the same mixture, never database vectors.
+Filters are random allowed sets of 50%, 10% and 1% of the ids, passed two ways: as a set of string ids (what
+the ranker passes today) and as an IdMask (a boolean mask over the index's ids). Recall@10 is measured against
+exact search under the same filter, counting a result whose exact score ties the 10th best as found.
+
+Prints a table and one JSON line; writes nothing unless --out is given (then the JSON line goes there too).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matcher.index.base import IdMask, make_vector_index  # noqa: E402
+
+DIM = 384
+SHARES = (1.0, 0.5, 0.1, 0.01)
+ALL_BACKENDS = ("exact", "faiss", "faiss-ivf", "faiss-hnsw")
+
+
+def parse_size(text: str) -> int:
+    """'10k' -> 10_000, '1m' -> 1_000_000, '2500' -> 2500."""
+    t = text.strip().lower()
+    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if mult > 1 else t) * mult)
+
+
+def mixture(n: int, seed: int, sample_seed: int, dim: int = DIM, n_clusters: int = 2000,
+            spread: float = 0.7, common: float = 1.0, alpha: float = 0.5) -> np.ndarray:
+    """n normalised vectors (n, dim) float32 from a seeded Gaussian mixture that resembles sentence embeddings.
+
+    The mixture (centres, spectrum, common direction, Zipf cluster sizes) depends on `seed` only; the draws on
+    `sample_seed`, so queries come from the same distribution as the database without being in it."""
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+    spec = np.arange(1, dim + 1) ** -alpha
+    spec /= np.linalg.norm(spec)
+    centres = (rng.standard_normal((n_clusters, dim)) * spec) @ basis.T + common * basis[:, 0]
+    weights = 1.0 / np.arange(1, n_clusters + 1) ** 0.8
+    weights /= weights.sum()
+    within = np.arange(1, dim + 1) ** (-alpha / 2)
+    within /= np.linalg.norm(within)
+    draw = np.random.default_rng(sample_seed)
+    out = np.empty((n, dim), dtype=np.float32)
+    for s in range(0, n, 100_000):
+        m = min(100_000, n - s)
+        x = centres[draw.choice(n_clusters, size=m, p=weights)]
+        x += spread * (draw.standard_normal((m, dim)) * within) @ basis.T
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[s:s + m] = x
+    return out
+
+
+def from_index(path: Path, nq: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Postings vectors (xb) of an index directory's newest npz cache, and queries (xq): its CVs, else postings."""
+    def newest(kind: str) -> Path | None:
+        files = sorted((path / "cache").glob(f"{kind}-g*-*.npz"),
+                       key=lambda p: int(p.name.split("-g")[1].split("-")[0]))
+        return files[-1] if files else None
+    found = newest("postings")
+    if found is None:
+        raise SystemExit(f"no postings cache in {path}/cache "
+                         f"(open the index once, e.g. `matcher index info --index {path}`)")
+    with np.load(found, allow_pickle=False) as z:
+        xb = z["xb"].astype(np.float32).reshape(len(z["ids"]), -1)
+    cvs = newest("cvs")
+    xq = np.zeros((0, xb.shape[1]), dtype=np.float32)
+    if cvs is not None:
+        with np.load(cvs, allow_pickle=False) as z:
+            if len(z["ids"]):
+                xq = z["xb"].astype(np.float32).reshape(len(z["ids"]), -1)
+    label = f"{found.name} ({len(xb)} postings, queries: "
+    if len(xq) == 0:
+        xq = xb[np.random.default_rng(7).choice(len(xb), min(nq, len(xb)), replace=False)]
+        label += f"{len(xq)} postings)"
+    else:
+        label += f"{len(xq)} CVs)"
+    return xb, xq[:nq], label
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process, after handing freed heap back to the system (glibc)."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+class _Counter:
+    """A write-only file that counts bytes: the size of a serialised FAISS index without holding it."""
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, b: bytes) -> int:
+        self.size += len(b)
+        return len(b)
+
+
+def index_bytes(index, n: int, dim: int) -> int:
+    """Bytes the index holds: the float32 copy every backend keeps, plus the serialised FAISS index if any."""
+    size = n * dim * 4
+    if hasattr(index, "save"):
+        counter = _Counter()
+        index.save(counter)
+        size += counter.size
+    return size
+
+
+@dataclass
+class Cell:
+    """One backend at one size under one filter."""
+    backend: str
+    n: int
+    share: float
+    form: str                 # "none", "ids" (set of str) or "mask" (IdMask)
+    queries: int = 0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    recall: float = 0.0
+    short: int = 0            # queries that returned fewer than min(k, allowed) results
+
+
+@dataclass
+class Build:
+    backend: str
+    n: int
+    build_s: float
+    rss_mb: float             # resident memory added by building the index
+    index_mb: float           # float32 copy + serialised FAISS index
+    cells: list[Cell] = field(default_factory=list)
+
+
+def truth(xb: np.ndarray, xq: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """The exact k-th best score of each query over `rows`, shape (nq,)."""
+    kth = np.empty(len(xq), dtype=np.float32)
+    kk = min(k, len(rows))
+    for s in range(0, len(xq), 32):
+        S = xq[s:s + 32] @ xb[rows].T if len(rows) < len(xb) else xq[s:s + 32] @ xb.T
+        kth[s:s + 32] = -np.partition(-S, kk - 1, axis=1)[:, kk - 1]
+    return kth
+
+
+def measure(index, backend: str, xb: np.ndarray, xq: np.ndarray, ids: list[str], row: dict[str, int],
+            share: float, form: str, allowed, mask: np.ndarray | None, kth: np.ndarray, k: int, budget_s: float
+            ) -> Cell:
+    """Time one query at a time (warm), stopping after `budget_s` once 5 queries are done; score recall: a result
+    counts if it passes the filter and its exact score reaches the exact k-th best (so ties count)."""
+    cell = Cell(backend, len(xb), share, form)
+    m = len(xb) if allowed is None else len(allowed)
+    lat, hits = [], []
+    index.search(xq[:1], k, allowed)  # warm-up (and, for faiss, the lazy build is already done)
+    start = time.perf_counter()
+    for j in range(len(xq)):
+        t = time.perf_counter()
+        _, I = index.search(xq[j:j + 1], k, allowed)
+        lat.append(time.perf_counter() - t)
+        got = I[0]
+        if len(got) < min(k, m):
+            cell.short += 1
+        rows = np.asarray([row[i] for i in got], dtype=np.int64)
+        if mask is not None:
+            rows = rows[mask[rows]]
+        ok = (xb[rows] @ xq[j] >= kth[j] - 1e-5).sum() if len(rows) else 0
+        hits.append(min(int(ok), k) / min(k, m))
+        if time.perf_counter() - start > budget_s and j >= 4:
+            break
+    cell.queries = len(lat)
+    cell.p50_ms = round(1000 * statistics.median(lat), 2)
+    cell.p95_ms = round(1000 * float(np.percentile(lat, 95)), 2)
+    cell.recall = round(float(np.mean(hits)), 4)
+    return cell
+
+
+def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget_s: float, seed: int,
+             log) -> list[Build]:
+    n = len(xb)
+    ids = [f"p{i:08d}" for i in range(n)]
+    row = {i: r for r, i in enumerate(ids)}
+    rng = np.random.default_rng(seed + 1000)
+    filters: dict[float, np.ndarray | None] = {1.0: None}
+    for share in SHARES[1:]:
+        mask = np.zeros(n, dtype=bool)
+        mask[rng.choice(n, max(1, int(round(share * n))), replace=False)] = True
+        filters[share] = mask
+    kth = {share: truth(xb, xq, np.arange(n) if mask is None else np.flatnonzero(mask), k)
+           for share, mask in filters.items()}
+    out = []
+    for backend in backends:
+        gc.collect()
+        before = rss_bytes()
+        t = time.perf_counter()
+        index = make_vector_index(backend, xb.shape[1])
+        index.add(ids, xb)
+        if hasattr(index, "build"):
+            index.build()
+        build_s = round(time.perf_counter() - t, 2)
+        b = Build(backend, n, build_s, round((rss_bytes() - before) / 2**20, 1),
+                  round(index_bytes(index, n, xb.shape[1]) / 2**20, 1))
+        log(f"  {backend}: built in {b.build_s:.1f} s, RSS +{b.rss_mb:.0f} MB, index {b.index_mb:.0f} MB")
+        for share, mask in filters.items():
+            if mask is None:
+                b.cells.append(measure(index, backend, xb, xq, ids, row, share, "none", None, None, kth[share], k,
+                                       budget_s))
+                continue
+            as_ids = {ids[r] for r in np.flatnonzero(mask).tolist()}
+            as_mask = IdMask(ids, mask)
+            for form, allowed in (("ids", as_ids), ("mask", as_mask)):
+                b.cells.append(measure(index, backend, xb, xq, ids, row, share, form, allowed, mask, kth[share], k,
+                                       budget_s))
+        out.append(b)
+        del index
+        gc.collect()
+    return out
+
+
+def table(builds: list[Build]) -> str:
+    lines = [f"{'n':>9} {'backend':<11} {'build s':>8} {'RSS MB':>7} {'idx MB':>7} {'filter':>7} {'form':<5} {'q':>4} "
+             f"{'p50 ms':>8} {'p95 ms':>8} {'recall':>7} {'short':>5}"]
+    for b in builds:
+        for c in b.cells:
+            lines.append(f"{b.n:>9} {b.backend:<11} {b.build_s:>8.1f} {b.rss_mb:>7.0f} {b.index_mb:>7.0f} "
+                         f"{c.share:>7.0%} {c.form:<5} "
+                         f"{c.queries:>4} {c.p50_ms:>8.2f} {c.p95_ms:>8.2f} {c.recall:>7.3f} {c.short:>5}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10k,100k", help="comma-separated corpus sizes: 10k,100k,1m")
+    ap.add_argument("--index", type=Path, help="benchmark the postings vectors of this index directory instead")
+    ap.add_argument("--backends", default=",".join(ALL_BACKENDS))
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=10.0, help="seconds of queries per cell, at least 5 queries")
+    ap.add_argument("--threads", type=int, default=0, help="FAISS OpenMP threads (default: FAISS's, one per core)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, help="also write the JSON line to this file")
+    args = ap.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if b]
+    if args.threads:
+        import faiss
+        faiss.omp_set_num_threads(args.threads)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    builds: list[Build] = []
+    sources = []
+    if args.index:
+        xb, xq, label = from_index(args.index, args.queries)
+        log(f"index {args.index}: {label}")
+        sources.append(label)
+        builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log)
+    else:
+        for size in (parse_size(s) for s in args.sizes.split(",") if s):
+            t = time.perf_counter()
+            xb = mixture(size, args.seed, args.seed + 1)
+            xq = mixture(args.queries, args.seed, args.seed + 2)
+            log(f"n={size}: generated in {time.perf_counter() - t:.1f} s")
+            sources.append(f"synthetic n={size} seed={args.seed}")
+            builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log)
+            del xb
+            gc.collect()
+    print(table(builds))
+    import faiss
+    record = {"bench": "vectors", "sources": sources, "k": args.k, "threads": faiss.omp_get_max_threads(),
+              "builds": [asdict(b) for b in builds]}
+    line = json.dumps(record)
+    print(line)
+    if args.out:
+        args.out.write_text(line + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
