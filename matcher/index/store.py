@@ -177,7 +177,8 @@ class IndexStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
+            # WAL mode is set once at creation and persists in the file: asking again on every connection
+            # needs a lock, which a stopped writer may hold ("locking protocol").
             con.execute("PRAGMA synchronous=FULL")
             con.execute("PRAGMA secure_delete=ON")
             return con
@@ -193,6 +194,7 @@ class IndexStore:
             if tmp.exists():
                 tmp.unlink()
             con = sqlite3.connect(tmp, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
             emb = self.embedder
             meta = {"schema": SCHEMA_VERSION, "model": emb.name, "dim": str(emb.dim),  # type: ignore[union-attr]
