@@ -81,7 +81,6 @@ def write_txt(name: str, text: str) -> None:
 
 def write_pdf(name: str, text: str) -> None:
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfgen import canvas
     c = canvas.Canvas(str(HERE / f"{name}.pdf"), pagesize=A4, invariant=1)  # invariant: reproducible bytes
     y = A4[1] - 60
@@ -90,7 +89,6 @@ def write_pdf(name: str, text: str) -> None:
         c.drawString(50, y, line)
         y -= 16
     c.save()
-    _ = pdfmetrics
 
 
 def write_docx(name: str, text: str) -> None:

@@ -215,7 +215,6 @@ def check_cv_readable(path: Path | str) -> None:
 
 
 __all__.append("check_cv_readable")
-_ = MatcherError
 
 
 # ---------------------------------------------------------------------------- mobility and rerank (issue 4)
