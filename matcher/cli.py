@@ -23,12 +23,17 @@ index_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_
                         help="Build and inspect an index: add, remove, info.")
 app.add_typer(index_app, name="index")
 
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index directory (default: indexes/default, "
-                                                  "built from corpus/ on first use).")]
+IndexOpt = Annotated[Optional[str], typer.Option("--index", help="Index directory, or a postgresql:// URL for "
+                                                 "PostgreSQL + pgvector (default: indexes/default, built from "
+                                                 "corpus/ on first use).")]
 TopOpt = Annotated[int, typer.Option("--top", "-k", min=1, help="Number of results.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or path "
                                                  "(default: the bundled all-MiniLM-L6-v2).")]
+EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="serial (default) or ray: the batch work on a Ray "
+                                                  "Data actor pool, one model or scorer per worker, same results "
+                                                  "(pip install 'matcher[scale]'; env MATCHER_ENGINE, "
+                                                  "MATCHER_WORKERS; RAY_ADDRESS for a cluster).")]
 
 
 def _err(msg: str) -> None:
@@ -77,8 +82,8 @@ def _progress() -> Iterator[_Progress]:
         p.close()
 
 
-def _settings(model: str | None, ignore: list[str] | None = None) -> Settings:
-    s = Settings.from_env(model=model)
+def _settings(model: str | None, ignore: list[str] | None = None, engine: str | None = None) -> Settings:
+    s = Settings.from_env(model=model, engine=engine)
     return s.without_filters(*ignore) if ignore else s
 
 
@@ -199,6 +204,7 @@ def index_add(
     kind: Annotated[str, typer.Option(help="postings or cvs.")] = "postings",
     json_out: JsonOpt = False,
     model: ModelOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Add (or update) postings or CVs by id. Only new or changed documents are embedded.
 
@@ -207,10 +213,12 @@ def index_add(
       matcher index add postings.jsonl --index idx/
 
       matcher index add cvs/ --kind cvs --index idx/
+
+      MATCHER_ENGINE=ray matcher index add big.jsonl --index idx/
     """
     from .service import add_paths
     with _errors(), _progress() as progress:
-        report = add_paths(paths, index, kind, _settings(model), progress=progress)
+        report = add_paths(paths, index, kind, _settings(model, engine=engine), progress=progress)
     r = report.result
     if json_out:
         _print_json({"kind": kind, "generation": r.generation, "added": r.added, "updated": r.updated,
@@ -473,7 +481,7 @@ def mobility_cmd(
         raise typer.Exit(1)
 
 
-def _staff_for_posting(posting: str, register: Path, top: int, index: Path | None, json_out: bool,
+def _staff_for_posting(posting: str, register: Path, top: int, index: str | None, json_out: bool,
                        include_blocked: bool, model: str | None) -> None:
     """`matcher candidates POSTING --register REGISTER`: the staff who fit a role, with their gaps."""
     from .service import rank_register_candidates
@@ -497,6 +505,7 @@ def rerank_cmd(
     top: TopOpt = 10,
     json_out: JsonOpt = False,
     csv_out: CsvOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Re-rank every indexed CV against the postings added or changed since the last run.
 
@@ -511,11 +520,13 @@ def rerank_cmd(
       matcher rerank --index idx/ --top 20 --json
 
       matcher rerank --csv > entered.csv
+
+      matcher rerank --index idx/ --engine ray
     """
     _one_format(json_out, csv_out)
     from .service import rerank_index
     with _errors(), _progress() as progress:
-        report = rerank_index(_settings(None), k=top, index=index, progress=progress)
+        report = rerank_index(_settings(None, engine=engine), k=top, index=index, progress=progress)
     if json_out:
         _print_json(report.to_dict())
         return

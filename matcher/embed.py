@@ -11,7 +11,8 @@ import numpy as np
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "HashingEmbedder", "resolve_model_path", "make_embedder"]
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "HashingEmbedder", "resolve_model_path", "make_embedder",
+           "truncated"]
 
 
 @runtime_checkable
@@ -104,23 +105,58 @@ class SentenceTransformerEmbedder:
             self._load()
         return int(self._dim)  # type: ignore[arg-type]
 
-    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed in batches; `progress(n)` is called after each batch with the number of texts done."""
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+              max_tokens: int | None = None) -> np.ndarray:
+        """Embed in batches; `progress(n)` is called after each batch with the number of texts done.
+        Texts are truncated to `max_tokens` tokens (default and upper bound: max_seq_length)."""
+        limit = min(max_tokens or self.max_seq_length, self.max_seq_length)
         if len(texts) <= self.FAST_LIMIT and self._model is None:
             fast = self._numpy()
             if fast is not None:
-                return fast.embed(texts, progress)
+                return fast.embed(texts, progress, max_tokens=limit)
         model = self._load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = max(self.batch_size * 4, 1)
-        for start in range(0, len(texts), step):
-            chunk = list(texts[start:start + step])
-            out[start:start + len(chunk)] = model.encode(
-                chunk, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False)
-            if progress:
-                progress(len(chunk))
+        model.max_seq_length = limit
+        try:
+            for start in range(0, len(texts), step):
+                chunk = list(texts[start:start + step])
+                out[start:start + len(chunk)] = model.encode(
+                    chunk, batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False)
+                if progress:
+                    progress(len(chunk))
+        finally:
+            model.max_seq_length = self.max_seq_length
         return out
+
+    def limited(self, max_tokens: int) -> "Embedder":
+        """A view of this embedder (same loaded model) that truncates texts to `max_tokens` tokens."""
+        return _Truncated(self, max_tokens)
+
+
+class _Truncated:
+    """An embedder sharing its parent's model, truncating every text to a fixed number of tokens."""
+
+    def __init__(self, parent: SentenceTransformerEmbedder, max_tokens: int):
+        self.parent = parent
+        self.max_tokens = max_tokens
+        self.name = parent.name
+        self.normalized = parent.normalized
+
+    @property
+    def dim(self) -> int:
+        return self.parent.dim
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.parent.embed(texts, progress, max_tokens=self.max_tokens)
+
+
+def truncated(embedder: Embedder, max_tokens: int) -> Embedder:
+    """`embedder` limited to `max_tokens` tokens per text when it counts tokens (sentence-transformers);
+    embedders without a token limit (the hashing fake) are returned as they are."""
+    limited = getattr(embedder, "limited", None)
+    return limited(max_tokens) if callable(limited) else embedder
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

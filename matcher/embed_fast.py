@@ -76,7 +76,7 @@ class NumpyBertEmbedder:
         w = load_file(str(p / "model.safetensors"))
         self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in w.items()}
         self.tokenizer = Tokenizer.from_file(str(p / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_seq_length)
+        self.max_seq_length = max_seq_length
         self.tokenizer.no_padding()
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -110,8 +110,11 @@ class NumpyBertEmbedder:
                             w[pre + "output.LayerNorm.bias"], eps)
         return x
 
-    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+              max_tokens: int | None = None) -> np.ndarray:
+        """Vectors of texts truncated to `max_tokens` (default: max_seq_length) tokens."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        self.tokenizer.enable_truncation(max_length=min(max_tokens or self.max_seq_length, self.max_seq_length))
         encs = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # similar lengths share a batch
         for start in range(0, len(order), self.batch_size):

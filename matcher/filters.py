@@ -6,6 +6,7 @@ import re
 from typing import Callable
 
 from .domain import Candidate, Place, Posting, cefr_rank
+from .errors import ConfigError
 
 __all__ = ["location", "contract", "licence", "language", "FILTERS", "rejections", "haversine_km",
            "parse_mobility", "LICENCE_IMPLIES"]
@@ -32,7 +33,13 @@ def parse_mobility(mobility: str) -> tuple[str, object]:
         codes = [c.strip().strip("'\"") for c in re.split(r"[,\s]+", mobility[5:].strip("[] "))]
         return "list", [c for c in codes if c]
     if mobility.startswith("radius_km:"):
-        return "radius_km", float(mobility.split(":", 1)[1])
+        try:
+            km = float(mobility.split(":", 1)[1])
+        except ValueError:
+            km = -1.0
+        if not km >= 0:
+            raise ConfigError(f"mobility {mobility!r}: the radius must be a number of km, e.g. radius_km:30")
+        return "radius_km", km
     return mobility, None
 
 

@@ -15,6 +15,7 @@ from .domain import CONTRACTS, Candidate, Match, Posting
 from .embed import Embedder
 from .errors import ConfigError, NotFound, ParseError
 from .filters import parse_mobility
+from .index import open_index
 from .index.store import Collection, IndexStore, Snapshot, document_text, query_text
 from .lexical import BM25Index, analyze
 from .rank import Matcher, skill_gaps
@@ -162,8 +163,8 @@ def _record(rec: object, where: str) -> dict[str, Any]:
         mobility = str(mobility).strip()
         try:
             kind, _ = parse_mobility(mobility)
-        except ValueError:
-            raise ParseError(where, f"mobility {mobility!r} is not understood") from None
+        except ConfigError as e:
+            raise ParseError(where, str(e)) from None
         if kind not in ("department", "region", "france", "list", "radius_km"):
             raise ParseError(where, f"mobility {mobility!r} is not one of department, region, france, "
                                     "list:[codes], radius_km:N")
@@ -344,7 +345,7 @@ def rank_register(store: IndexStore, settings: Settings, embedder: Embedder, reg
     rejects are listed only with `include_blocked`, after every unblocked one, the failure being a gap.
     The register's CVs are put in the index first (see index_register); `progress(n)` counts people done."""
     memo = _Memo(embedder)
-    writer = IndexStore.open(store.path, settings, memo)
+    writer = open_index(store.location, settings, memo)
     index_register(writer, register)
     matcher = Matcher(writer, settings, memo)
     snap = writer.snapshot(stem=settings.stemming)
@@ -406,7 +407,7 @@ def rank_staff(store: IndexStore, settings: Settings, embedder: Embedder, regist
 
     Scores are those of `candidates` on an index whose CVs are the register's; a person whose current role
     is this posting is left out. Blocked people follow only with `include_blocked`."""
-    writer = IndexStore.open(store.path, settings, embedder)
+    writer = open_index(store.location, settings, embedder)
     index_register(writer, register)
     snap = writer.snapshot(stem=settings.stemming)
     if isinstance(posting, str):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 
 from .config import FILTER_KINDS, Settings
@@ -11,7 +9,8 @@ from .domain import Candidate, Match, Posting, Reason
 from .embed import Embedder
 from .errors import NotFound
 from .filters import FILTERS, _held, parse_mobility
-from .index.store import Collection, IndexStore, Snapshot, document_text, embed_query, query_text
+from .index.base import Filtered
+from .index.store import Collection, IndexStore, document_text, embed_query, posting_embedder, query_text
 from .lexical import analyze
 from .parse.extract.diploma import DIPLOMAS
 
@@ -71,6 +70,7 @@ class Matcher:
         q = _query(query_text(candidate), candidate.occupation, snap.stem,
                    embed_query(self.embedder, candidate) if self._dense() else None)
         return self._rank(snap.postings, q, k, include_blocked,
+                          where=self._condition(snap.postings, candidate),
                           verdict=lambda pid: self._verdicts(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
                           adjust=lambda pid: self.adjust(snap.postings.records[pid], candidate),  # type: ignore[arg-type]
                           make=lambda pid, score, parts, blocked: self._explain(
@@ -86,9 +86,11 @@ class Matcher:
             vec = snap.postings.vectors.vectors([posting])[0] if self._dense() else None
             posting = _with_text(snap.postings.records[posting], self.store.text("postings", posting))  # type: ignore[arg-type]
         else:
-            vec = self.embedder.embed([document_text(posting)])[0] if self._dense() else None  # type: ignore[union-attr]
+            vec = (posting_embedder(self.embedder, self.settings).embed([document_text(posting)])[0]  # type: ignore[arg-type]
+                   if self._dense() else None)
         q = _query(document_text(posting), posting.title, snap.stem, vec)
         return self._rank(snap.cvs, q, k, include_blocked,
+                          where=self._condition(snap.cvs, posting),  # type: ignore[arg-type]
                           verdict=lambda cid: self._verdicts(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
                           adjust=lambda cid: self.adjust(posting, snap.cvs.records[cid]),  # type: ignore[arg-type]
                           make=lambda cid, score, parts, blocked: _as_cv_match(self._explain(
@@ -109,6 +111,10 @@ class Matcher:
     def _dense(self) -> bool:
         return self.embedder is not None and self.settings.w_dense > 0
 
+    def _condition(self, col: Collection, query: Posting | Candidate) -> object | None:
+        """The backend's own form of the hard filters for `query` (PostgreSQL: a WHERE clause), if it has one."""
+        return col.condition(query, self.settings.filters) if col.condition is not None else None
+
     def _verdicts(self, posting: Posting, candidate: Candidate) -> dict[str, str]:
         out = {}
         for kind in self.settings.filters:
@@ -117,7 +123,8 @@ class Matcher:
                 out[kind] = reason
         return out
 
-    def _rank(self, col: Collection, q: _Query, k: int, include_blocked: bool, verdict, adjust, make) -> list[Match]:
+    def _rank(self, col: Collection, q: _Query, k: int, include_blocked: bool, verdict, adjust, make,
+              where: object | None = None) -> list[Match]:
         s = self.settings
         if not col.ids or k <= 0:
             return []
@@ -137,7 +144,8 @@ class Matcher:
         for group in groups:
             if len(out) >= k or not group:
                 continue
-            pool = self._pool(col, q, group, lex_all, row)
+            # the allowed group is searched with the backend's filter condition; the blocked one by its ids
+            pool = self._pool(col, q, group, lex_all, row, where if group is allowed else None)
             rows = [row[i] for i in pool]
             dense = col.vectors.scores(q.vector, pool) if q.vector is not None else None
             parts = fuse(lex_all[rows], title_all[rows] if title_all is not None else None, dense, s)
@@ -155,7 +163,8 @@ class Matcher:
                 out.append(make(i, score, p, tuple(blocked[i])))
         return out
 
-    def _pool(self, col: Collection, q: _Query, group: list[str], lex_all: np.ndarray, row: dict) -> list[str]:
+    def _pool(self, col: Collection, q: _Query, group: list[str], lex_all: np.ndarray, row: dict,
+              where: object | None = None) -> list[str]:
         """All of `group` when small; else the union of its lexical and dense top-`pool`."""
         n = self.settings.pool
         if len(group) <= n:
@@ -165,7 +174,7 @@ class Matcher:
         top = np.argsort(-lex, kind="stable")[:n]
         pool = {group[j] for j in top}
         if q.vector is not None:
-            _, ids = col.vectors.search(q.vector[None, :], n, allowed=group)
+            _, ids = col.vectors.search(q.vector[None, :], n, allowed=group if where is None else Filtered(group, where))
             pool.update(ids[0])
         return sorted(pool)
 

@@ -34,14 +34,15 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Sequence
+from functools import partial
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
 from .config import Settings
 from .domain import Candidate, Posting
 from .embed import Embedder
-from .errors import ConfigError, IndexLocked, IndexMismatch
+from .errors import ConfigError, IndexMismatch
 from .filters import FILTERS
 from .index.store import IndexStore, Snapshot
 from .lexical import BM25Index, analyze
@@ -141,23 +142,20 @@ def rerank(store: IndexStore, settings: Settings, embedder: Embedder | None = No
 
     Args: the index, the settings Matcher uses, the embedder (optional: stored vectors are used; when given
     it must be the index's model), k (the top-k kept per CV and per posting), progress (label, total) ->
-    advance(n). Returns a RerankReport. Idempotent; a killed run is completed by the next call."""
+    advance(n). Returns a RerankReport. Idempotent; a killed run is completed by the next call.
+    With `settings.engine == "ray"` the batches of CVs are scored on a Ray Data actor pool (matcher.scale),
+    with the same results."""
     if k < 1:
         raise ConfigError("k must be at least 1")
+    if settings.engine == "ray":  # before any state is written: a missing Ray is a ConfigError saying what to install
+        from .scale import require_ray
+        require_ray()
     if embedder is not None:
         built = store.meta().get("model")
         if built != embedder.name:
             raise IndexMismatch(f"index at {store.path} was built with model {built!r}, not {embedder.name!r}")
-    from filelock import FileLock, Timeout
-    lock = FileLock(str(store.path / ".rerank.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise IndexLocked(f"another rerank is running on the index at {store.path}") from None
-    try:
+    with store.exclusive("rerank", f"another rerank is running on the index at {store.path}"):
         return _run(store, settings, k, progress)
-    finally:
-        lock.release()
 
 
 def _run(store: IndexStore, settings: Settings, k: int, progress: Progress | None) -> RerankReport:
@@ -189,11 +187,8 @@ def _run(store: IndexStore, settings: Settings, k: int, progress: Progress | Non
         advance = progress("reranking CVs", len(plan.cv_ids)) if progress and plan.cv_ids else (lambda n: None)
         advance(len(plan.cv_ids) - len(todo))
         if todo:
-            stemmed = snap.cvs.lexical if snap.stem else store.snapshot(stem=True).cvs.lexical
-            scorer = _Scorer(snap, settings, plan.best_ids, stemmed)
-            for start in range(0, len(todo), BATCH_CVS):
-                batch = todo[start:start + BATCH_CVS]
-                topk, best = scorer.score(batch, k)
+            batches = [todo[start:start + BATCH_CVS] for start in range(0, len(todo), BATCH_CVS)]
+            for batch, (topk, best) in _scored(store, snap, settings, plan.best_ids, batches, k):
                 _write_batch(con, gen, batch, topk, best)
                 advance(len(batch))
         _publish(con, gen, plan, k)
@@ -204,6 +199,39 @@ def _run(store: IndexStore, settings: Settings, k: int, progress: Progress | Non
         if con.in_transaction:
             con.execute("ROLLBACK")
         con.close()
+
+
+def _scored(store: IndexStore, snap: Snapshot, settings: Settings, best_ids: list[str], batches: list[list[str]],
+            k: int) -> Iterator[tuple[list[str], tuple[list[tuple], list[tuple]]]]:
+    """(batch, _Scorer.score(batch, k)) for every batch of CV ids: here, or with `settings.engine == "ray"` on a
+    Ray Data actor pool (matcher.scale), each actor building the scorer once; batches then come back in
+    completion order, which the stored rows do not depend on."""
+    if settings.engine == "ray":
+        from .scale import map_actors
+        location = getattr(store, "location", store.path)   # a PostgreSQL store's path is its redacted URL
+        make = partial(_scorer_worker, type(store), location, settings, snap.generation, best_ids, k)
+        for n, result in map_actors(make, batches, settings.workers):
+            yield batches[n], result
+        return
+    scorer = _scorer(store, snap, settings, best_ids)
+    for batch in batches:
+        yield batch, scorer.score(batch, k)
+
+
+def _scorer(store: IndexStore, snap: Snapshot, settings: Settings, best_ids: Sequence[str]) -> "_Scorer":
+    stemmed = snap.cvs.lexical if snap.stem else store.snapshot(stem=True).cvs.lexical
+    return _Scorer(snap, settings, best_ids, stemmed)
+
+
+def _scorer_worker(store_type: type, location: Any, settings: Settings, generation: int, best_ids: list[str],
+                   k: int) -> Callable[[list[str]], tuple[list[tuple], list[tuple]]]:
+    """In a Ray actor: open the index, check it is still at the run's generation, build the scorer once."""
+    store = store_type.open(location, settings, None)
+    snap = store.snapshot(stem=settings.stemming)
+    if snap.generation != generation:
+        raise IndexMismatch(f"the index at {store.path} changed during the rerank (generation {generation}, now "
+                            f"{snap.generation}); run rerank again")
+    return partial(_Scorer.score, _scorer(store, snap, settings, best_ids), k=k)
 
 
 def _plan(store: IndexStore, snap: Snapshot, since: int, k: int, last_k: int | None, first: bool) -> _Plan | None:

@@ -8,7 +8,8 @@ from typing import Callable, Sequence
 from .config import Settings
 from .domain import Candidate, Match, Posting
 from .embed import make_embedder
-from .errors import ConfigError, IndexMissing, MatcherError, ParseError
+from .errors import ConfigError, IndexMissing, ParseError
+from .index import index_exists, open_index
 from .index.store import AddResult, IndexStore
 from .rank import Matcher
 
@@ -50,7 +51,7 @@ class AddReport:
 class MatchReport:
     candidate: Candidate
     matches: list[Match]
-    index: Path
+    index: Path | str
     built_index: bool = False
 
 
@@ -60,19 +61,20 @@ def _noop(label: str, total: int | None) -> Callable[[int], None]:
 
 def open_store(index: Path | str | None, settings: Settings, need_model: bool = True,
                progress: Progress = _noop) -> tuple[IndexStore, bool]:
-    """Open an index; the default one is built from corpus/ on first use. Returns (store, built_now)."""
+    """Open an index (a directory or a postgresql:// URL); the default one is built from corpus/ on first use.
+    Returns (store, built_now)."""
     embedder = make_embedder(settings.model, settings.max_seq_length, settings.batch_size) if need_model else None
     if index is not None:
-        return IndexStore.open(Path(index), settings, embedder), False
+        return open_index(index, settings, embedder), False
     path = default_index_dir()
-    if IndexStore.exists(path):
-        return IndexStore.open(path, settings, embedder), False
+    if index_exists(path):
+        return open_index(path, settings, embedder), False
     corpus = default_corpus()
     if corpus is None:
         raise IndexMissing(f"no index at {path} and no corpus/ to build it from; use --index DIR")
     if embedder is None:
         embedder = make_embedder(settings.model, settings.max_seq_length, settings.batch_size)
-    store = IndexStore.open(path, settings, embedder, create=True)
+    store = open_index(path, settings, embedder, create=True)
     _add(store, [corpus / "postings"], "postings", settings, progress)
     if (corpus / "cvs").is_dir():
         _add(store, [corpus / "cvs"], "cvs", settings, progress)
@@ -97,9 +99,11 @@ def add_paths(paths: Sequence[Path | str], index: Path | str | None, kind: str, 
     """`matcher index add`: add postings or CVs from JSONL files or folders; bad files are reported, not fatal."""
     if kind not in ("postings", "cvs"):
         raise ConfigError(f"--kind must be postings or cvs, not {kind!r}")
-    path = Path(index) if index is not None else default_index_dir()
     embedder = make_embedder(settings.model, settings.max_seq_length, settings.batch_size)
-    store = IndexStore.open(path, settings, embedder, create=True)
+    if settings.engine == "ray":  # the same vectors, embedded on a Ray Data actor pool (fails early without Ray)
+        from .scale import RayEmbedder
+        embedder = RayEmbedder(embedder, settings.workers)
+    store = open_index(index if index is not None else default_index_dir(), settings, embedder, create=True)
     return _add(store, paths, kind, settings, progress)
 
 
@@ -113,6 +117,10 @@ def _apply(candidate: Candidate, o: Overrides) -> Candidate:
             raise ConfigError(f"unknown place {o.location!r} (give a French city or a department code)")
         changes["location"] = loc
     if o.mobility:
+        from .filters import parse_mobility
+        if parse_mobility(o.mobility)[0] not in ("department", "region", "france", "list", "radius_km"):
+            raise ConfigError(f"unknown mobility {o.mobility!r}; valid: department, region, france, "
+                              "list:48,30, radius_km:N")
         changes["mobility"] = o.mobility
     if o.contracts is not None:
         changes["contracts_wanted"] = o.contracts
@@ -184,13 +192,13 @@ def parse_file(path: Path | str, kind: str, settings: Settings) -> dict:
 
 def forget_cv(cv_id: str, settings: Settings, index: Path | str | None = None) -> bool:
     """`matcher forget CV_ID`: erase a CV everywhere in the index. Returns False when it was not there."""
-    store = IndexStore.open(Path(index) if index else default_index_dir(), settings, None)
+    store = open_index(index if index else default_index_dir(), settings, None)
     return bool(store.remove("cvs", [cv_id], erase=True))
 
 
 def index_info(settings: Settings, index: Path | str | None = None) -> dict:
     """`matcher index info`: generation, counts, model and consistency of an index."""
-    store = IndexStore.open(Path(index) if index else default_index_dir(), settings, None)
+    store = open_index(index if index else default_index_dir(), settings, None)
     return store.info()
 
 
@@ -198,7 +206,7 @@ def remove_ids(ids: Sequence[str], kind: str, settings: Settings, index: Path | 
     """`matcher index remove`: remove postings (closed jobs) or CVs by id."""
     if kind not in ("postings", "cvs"):
         raise ConfigError(f"--kind must be postings or cvs, not {kind!r}")
-    store = IndexStore.open(Path(index) if index else default_index_dir(), settings, None)
+    store = open_index(index if index else default_index_dir(), settings, None)
     return store.remove(kind, ids)
 
 
@@ -223,7 +231,7 @@ class MobilityReport:
     """`matcher mobility`: one StaffResult per member of staff, and the register entries that could not be read."""
     results: list
     errors: list[ParseError]
-    index: Path
+    index: Path | str
     built_index: bool = False
 
 

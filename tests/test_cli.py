@@ -150,3 +150,23 @@ def test_fresh_default_index_with_the_real_model(tmp_path, monkeypatch):
     ids = [m["posting_id"] for m in first]
     assert ids[0] == "seed-004"                          # internship, Romanian and Romani desired
     assert all(m["contract"] in ("Stage", "CDD") for m in first)   # the CV wants a stage or a CDD
+
+
+@pytest.mark.parametrize("mobility, message", [
+    ("radius_km:far", "error: mobility 'radius_km:far': the radius must be a number of km, e.g. radius_km:30"),
+    ("radius_km:-5", "error: mobility 'radius_km:-5': the radius must be a number of km, e.g. radius_km:30"),
+    ("everywhere", "error: unknown mobility 'everywhere'; valid: department, region, france, list:48,30, "
+                   "radius_km:N"),
+])
+def test_bad_mobility_option_is_one_clear_line(index, mobility, message):
+    r = runner.invoke(match_app, [str(CVS / "cv-coordinatrice-ong.txt"), "--index", str(index),
+                                  "--mobility", mobility])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == message and "Traceback" not in r.output
+
+
+def test_forget_an_unknown_cv_on_a_fresh_index_says_so(index):
+    r = runner.invoke(app, ["forget", "nobody", "--index", str(index)])
+    assert r.exit_code == 1 and r.stderr.strip() == "error: no CV with id 'nobody' in the index"
+    r = runner.invoke(app, ["index", "info", "--index", str(index), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["consistent"]

@@ -346,6 +346,53 @@ def test_disk_full_while_saving_keeps_the_previous_index(tmp_path: Path, limit: 
     assert not [p for p in (index / "cache").iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.fixture
+def small_filesystem(tmp_path: Path):
+    """A real, small filesystem (tmpfs) that can be filled up; needs root (CI runs as root)."""
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode:
+        pytest.skip("mounting a small tmpfs needs root: the real-full-disk case is not tested here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.parametrize("headroom", [400_000, 0], ids=["inside-the-transaction", "no-space-at-all"])
+def test_really_full_disk_keeps_the_previous_index_and_recovers(small_filesystem: Path, tmp_path: Path,
+                                                                headroom: int) -> None:
+    rng = random.Random(5)
+    base = [_posting(n, 0, rng) for n in range(1500)]
+    index = _build(small_filesystem / "idx", base)
+    before = _info_cli(index)
+    upd = _write_jsonl(tmp_path / "upd.jsonl", [_posting(n, 1, rng) for n in range(1500)])
+    import shutil
+    filler = small_filesystem / "filler"
+    with open(filler, "wb") as f:               # fill the disk up to `headroom` free bytes
+        left = shutil.disk_usage(small_filesystem).free - headroom
+        while left > 0:
+            try:
+                left -= f.write(b"\0" * min(left, 1 << 20))
+            except OSError:
+                break
+    full = _run("index", "add", str(upd), "--index", str(index))
+    assert full.returncode == 1, full.stdout
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(index) in lines[0], full.stderr
+    assert "full" in lines[0] and "Traceback" not in full.stderr
+    filler.unlink()
+    after = _info_cli(index)
+    assert (after["generation"], after["postings"], after["content_hash"]) == \
+           (before["generation"], before["postings"], before["content_hash"])
+    _, texts = _db_state(index)
+    assert texts == {r["id"]: r["text"] for r in base}
+    again = _run("index", "add", str(upd), "--index", str(index))    # space is back: the same add succeeds
+    assert again.returncode == 0, again.stderr
+    assert _info_cli(index)["generation"] == before["generation"] + 1
+
+
 # ------------------------------------------------------------------------------------------ corruption
 def _small_index(tmp_path: Path) -> Path:
     rng = random.Random(4)

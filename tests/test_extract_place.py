@@ -85,10 +85,19 @@ def test_find_country(name: str, iso: str | None) -> None:
     ("Île-de-France", (None, None, "Île-de-France", None)),
     ("Espagne", (None, None, None, "ES")),
     ("48 - FLORAC TROIS RIVIERES", ("Florac Trois Rivières", "48", "Occitanie", None)),
+    ("48000 Mende", ("Mende", "48", "Occitanie", None)),
+    ("33000 Bordeaux (33)", ("Bordeaux", "33", "Nouvelle-Aquitaine", None)),
+    ("Hôpital, Bordeaux", ("Bordeaux", "33", "Nouvelle-Aquitaine", None)),     # not the commune L'Hôpital
+    ("L'Hôpital, Moselle", ("L'Hôpital", "57", "Grand Est", None)),
+    ("Nantes, Pays de la Loire, France", ("Nantes", "44", "Pays de la Loire", None)),
 ])
 def test_place_of_label(label: str, expected: tuple) -> None:
     p = place_of_label(label)
     assert (p.city, p.department, p.region, p.country) == expected
+
+
+def test_unknown_postcode_label_is_no_place() -> None:
+    assert place_of_label("99999 Nowhere") is None
 
 
 def test_department_only_label_has_no_coordinates() -> None:

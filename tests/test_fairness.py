@@ -162,6 +162,23 @@ def test_counterfactuals_keep_scores_and_top10_fake_embedder(tmp_path: Path, set
         assert summary[attr]["max_delta"] <= EPSILON and summary[attr]["order_changes"] == 0
 
 
+def test_counterfactuals_on_real_cv_files_fake_embedder(tmp_path: Path, settings: Settings) -> None:
+    """The repo's own CV files (TXT, PDF, DOCX; no placeholders) become templates with the protected lines
+    inserted: the strict counterfactuals keep every score and the top-10."""
+    templates = load_templates(ROOT / "corpus" / "cvs")
+    assert set(templates) == {"cv-coordinatrice-ong", "cv-mediateur-sante", "cv-travailleuse-sociale"}
+    for t in templates.values():
+        assert "${nationality}" in t and "${roma}" in t and "${first_name}" in t
+        assert "Nationalité roumaine" in fill(t, {"nationality": "roumaine"})
+    matcher, postings = _matcher(settings, HashingEmbedder(), tmp_path)
+    report = counterfactual_deltas(matcher, postings, templates)
+    strict = [p for p in report.pairs if p.strict]
+    assert len(strict) == 3 * sum(cf.strict for cf in COUNTERFACTUALS)
+    for p in strict:
+        assert p.max_delta <= EPSILON and not p.order_changed and not p.blocked_changed, p
+    assert max(p.max_delta for p in report.pairs if not p.strict) > EPSILON   # not blind
+
+
 def _language_boosts(matcher: Matcher, candidate) -> dict[str, set[str]]:
     """{posting id: languages that earned a desired-requirement boost}."""
     return {m.posting_id: {r.detail.split()[2].rstrip(":") for r in m.reasons if r.kind == "language" and r.ok and not r.required}

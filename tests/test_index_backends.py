@@ -293,11 +293,27 @@ def test_store_snapshot_approximate_matches_flat(backend, tmp_path, monkeypatch)
     for filt in (None, set(snap.postings.ids[::3])):
         Da, Ia = snap.postings.vectors.search(xq, 10, filt)
         Df, If = flat.postings.vectors.search(xq, 10, filt)
-        assert Ia == If and np.allclose(Da, Df, atol=1e-5)
+        assert np.allclose(Da, Df, atol=1e-5)
+        for a, f, da, df in zip(Ia, If, Da, Df):
+            assert _tie_free(a, da) == _tie_free(f, df)
     # A new reader adopts the cached index instead of building one.
     monkeypatch.setattr(faiss_backend.FaissIndex, "build", lambda self: pytest.fail("index rebuilt"))
     again = IndexStore.open(tmp_path / "i", approx, emb).snapshot()
-    assert again.postings.vectors.search(xq, 10)[1] == flat.postings.vectors.search(xq, 10)[1]
+    assert again.postings.vectors.search(xq, 10)[1] == snap.postings.vectors.search(xq, 10)[1]
+
+
+def _tie_free(ids, scores, tol: float = 1e-5) -> list:
+    """A top-k as its groups of tied ids (consecutive scores within tol), in order, without the group tied with
+    the k-th score: HNSW and flat compute inner products with different float paths, so exact ties may come out
+    in either order or either side of the cut."""
+    groups: list[set] = []
+    prev = None
+    for i, d in zip(ids, scores):
+        if prev is None or abs(float(d) - prev) > tol:
+            groups.append(set())
+        groups[-1].add(i)
+        prev = float(d)
+    return groups[:-1]
 
 
 def test_store_default_flat_writes_no_index_file(tmp_path, settings, embedder):

@@ -109,7 +109,7 @@ def test_bad_register_records_are_reported(tmp_path, settings):
     reasons = [e.reason for e in reg.errors]
     assert reasons[0] == "a staff record needs an 'id' and a 'cv' file"
     assert reasons[1].startswith("unknown contract 'CDX'")
-    assert reasons[2] == "mobility 'radius_km:far' is not understood"
+    assert reasons[2] == "mobility 'radius_km:far': the radius must be a number of km, e.g. radius_km:30"
     assert reasons[3] == "file not found"
     assert reasons[4] == "staff id 'ok' appears twice"
     assert reasons[5] == "not valid JSON"

@@ -223,7 +223,9 @@ def test_library_logs_warnings_and_temp_files_hold_no_canary(tmp_path: Path, cap
     before = {p: p.stat().st_mtime_ns for p in tmpdir.iterdir() if p.is_file()}
     with caplog.at_level(logging.DEBUG), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert NAME in parse_cv(pdf, settings).text          # the PDF really carries the canary
+        from matcher.parse.documents import read_text
+        assert NAME in read_text(pdf, settings)               # the PDF really carries the canary...
+        assert NAME not in parse_cv(pdf, settings).text       # ...which the parsed CV no longer holds
         cvs, errors = load_cvs([inputs["cvs"], inputs["bad"], pdf], settings)
         assert len(cvs) == 4 and len(errors) == 4
         for e in errors:
@@ -328,9 +330,11 @@ def test_forget_on_a_full_disk_says_what_happened_and_can_be_rerun(tmp_path: Pat
     assert "(disk I/O error); run the same command again once the disk has space" in run.stderr
     assert "previous version is intact" not in run.stderr
     assert _rerank_rows(index, CV_ID)["docs"] == 0
-    rerun = _matcher(tmp_path, "forget", CV_ID, "--index", str(index))
-    assert rerun.returncode == 1 and "no CV with id" in rerun.stderr
+    rerun = _matcher(tmp_path, "forget", CV_ID, "--index", str(index))   # finishes the wipe and says so
+    assert rerun.returncode == 0 and rerun.stdout.strip() == f"erased {CV_ID}", rerun.stderr
     assert _files_with_traces(index, NEEDLES + (CV_ID,)) == {}
+    third = _matcher(tmp_path, "forget", CV_ID, "--index", str(index))    # now there is nothing left to erase
+    assert third.returncode == 1 and "no CV with id" in third.stderr
     info = _matcher(tmp_path, "index", "info", "--index", str(index), "--json")
     assert info.returncode == 0 and '"cvs": 2' in info.stdout
 
@@ -348,5 +352,5 @@ def test_forget_while_a_reader_holds_old_pages_says_so(tmp_path: Path) -> None:
     assert run.returncode == 1 and "(another process is reading the index)" in run.stderr, run.stderr
     reader.close()
     rerun = _matcher(tmp_path, "forget", CV_ID, "--index", str(index))
-    assert rerun.returncode == 1 and "no CV with id" in rerun.stderr
+    assert rerun.returncode == 0 and rerun.stdout.strip() == f"erased {CV_ID}", rerun.stderr
     assert _files_with_traces(index, NEEDLES + (CV_ID,)) == {}

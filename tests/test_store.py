@@ -69,6 +69,13 @@ def test_other_model_is_refused(tmp_path, settings, embedder):
         IndexStore.open(tmp_path / "i", settings, HashingEmbedder(dim=32))
 
 
+def test_other_posting_truncation_is_refused(tmp_path, settings, embedder):
+    IndexStore.open(tmp_path / "i", settings, embedder, create=True)
+    assert IndexStore.open(tmp_path / "i", settings, embedder).meta()["posting_tokens"] == str(settings.posting_tokens)
+    with pytest.raises(IndexMismatch, match="tokens"):
+        IndexStore.open(tmp_path / "i", settings.with_(posting_tokens=64), embedder)
+
+
 def test_second_writer_is_blocked(tmp_path, settings, embedder):
     from filelock import FileLock
     store = IndexStore.open(tmp_path / "i", settings, embedder, create=True)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ..rank import Matcher
 
 __all__ = ["EPSILON", "BASE", "COUNTERFACTUALS", "ATTRIBUTES", "Counterfactual", "PairDelta", "FairnessReport",
-           "fill", "asks_for_languages", "counterfactual_deltas", "load_templates", "candidate_from_text"]
+           "fill", "asks_for_languages", "counterfactual_deltas", "load_templates", "candidate_from_text",
+           "template_from_cv"]
 
 # ε on the final score (fused score in [0, 1] plus boosts): a third of one desired-requirement boost
 # (Settings.boost_desired = 0.03), and below the median gap between consecutive top-10 scores.
@@ -93,11 +94,29 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return string.Template(template).substitute(full)
 
 
-def load_templates(cv_dir: Path | str) -> dict[str, str]:
-    """{cv id (file stem): template text} for every .txt CV template in `cv_dir`."""
-    out = {p.stem: p.read_text(encoding="utf-8") for p in sorted(Path(cv_dir).glob("*.txt"))}
+def template_from_cv(text: str) -> str:
+    """A real CV's text as a template: the protected attributes are inserted under its first line (the
+    name line in practice) and the Roma-mention line is appended as an engagement. The CV's own words stay
+    as they are (a literal dollar is escaped)."""
+    lines = text.replace("$", "$$").strip().splitlines() or [""]
+    header = ["${civility} ${first_name}", "${born} en ${birth_year}, ${age}", "Nationalité ${nationality}",
+              "${marital}", "${email_first}@example.org"]
+    return "\n".join([lines[0], *header, *lines[1:], "", "ENGAGEMENTS", "${roma}", ""])
+
+
+def load_templates(cv_dir: Path | str, settings=None) -> dict[str, str]:
+    """{cv id (file stem): template} for `cv_dir`: .txt files are templates with ${placeholders}; real CVs
+    (.pdf, .docx, or .txt without placeholders) become templates through `template_from_cv`."""
+    from ..parse.documents import read_text
+    out = {}
+    for p in sorted(Path(cv_dir).iterdir()):
+        if p.suffix.lower() == ".txt":
+            text = p.read_text(encoding="utf-8")
+            out[p.stem] = text if "${" in text else template_from_cv(text)
+        elif p.suffix.lower() in (".pdf", ".docx"):
+            out[p.stem] = template_from_cv(read_text(p, settings))
     if not out:
-        raise ValueError(f"no .txt CV templates in {cv_dir}")
+        raise ValueError(f"no CV or CV template (.txt, .pdf, .docx) in {cv_dir}")
     return out
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..config import VECTOR_BACKENDS
 from ..errors import ConfigError
 
-__all__ = ["VectorIndex", "IdMask", "make_vector_index", "BACKENDS"]
+__all__ = ["VectorIndex", "IdMask", "Filtered", "make_vector_index", "BACKENDS"]
 
 BACKENDS = VECTOR_BACKENDS  # defined in config, so that Settings can check a name without importing the index
 
@@ -82,6 +82,32 @@ class IdMask(AbcCollection):
             return False
         mine = self.ids if isinstance(self.ids, list) else list(self.ids)
         return mine == (ids if isinstance(ids, list) else list(ids))
+
+
+class Filtered(AbcCollection):
+    """A filter given two ways: the exact allowed ids, and a backend-native `condition` (for PostgreSQL, a SQL
+    WHERE clause) that selects the same ids, or a superset of them.
+
+    It is a Collection[str] of the ids, so a backend that knows nothing of conditions (FAISS, numpy) uses the ids;
+    the PostgreSQL backend searches with the condition and keeps only results among the ids."""
+
+    __slots__ = ("ids", "condition", "_set")
+
+    def __init__(self, ids: Sequence[str], condition: object):
+        self.ids = ids
+        self.condition = condition
+        self._set: set[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __contains__(self, doc_id: object) -> bool:
+        if self._set is None:
+            self._set = set(self.ids)
+        return doc_id in self._set
 
 
 def make_vector_index(backend: str, dim: int) -> VectorIndex:

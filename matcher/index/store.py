@@ -25,7 +25,7 @@ import numpy as np
 
 from ..config import Settings
 from ..domain import Candidate, Posting
-from ..embed import Embedder
+from ..embed import Embedder, truncated
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, MatcherError, NotFound
 from ..lexical import BM25Index, analyze
 from ..parse.mask import mask_identity
@@ -102,6 +102,9 @@ class Collection:
     vectors: VectorIndex
     lexical: BM25Index
     titles: BM25Index | None = None   # postings: their titles; CVs: their job titles (occupation)
+    # The hard filters for a query item (a CV for postings, a posting for CVs) as a condition the vector index
+    # searches with (PostgreSQL: a SQL WHERE clause); None where the index takes ids only (FAISS, numpy).
+    condition: Callable[[Item, tuple[str, ...]], object] | None = None
     _groups: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -183,7 +186,7 @@ class IndexStore:
             con.execute("PRAGMA secure_delete=ON")
             return con
         except sqlite3.DatabaseError as e:
-            raise IndexCorrupt(f"cannot open {self.db_path}: {e}") from e
+            raise self._read_error("open", e) from e
 
     def _create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -199,6 +202,7 @@ class IndexStore:
             emb = self.embedder
             meta = {"schema": SCHEMA_VERSION, "model": emb.name, "dim": str(emb.dim),  # type: ignore[union-attr]
                     "normalized": "1" if emb.normalized else "0", "generation": "0",  # type: ignore[union-attr]
+                    "posting_tokens": str(self.settings.posting_tokens),
                     "content_hash": hashlib.sha256(b"").hexdigest()}
             con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
             con.close()
@@ -212,9 +216,21 @@ class IndexStore:
         try:
             return dict(con.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
-            raise IndexCorrupt(f"cannot read {self.db_path}: {e}") from e
+            raise self._read_error("read", e) from e
         finally:
             con.close()
+
+    def _read_error(self, verb: str, e: sqlite3.DatabaseError) -> MatcherError:
+        """SQLite says "disk I/O error" when the disk is full; tell that apart from a damaged index."""
+        import shutil
+        try:
+            free = shutil.disk_usage(self.path).free
+        except OSError:
+            free = None
+        if free is not None and free < (1 << 20):
+            return MatcherError(f"cannot {verb} {self.db_path}: the disk is full ({free} bytes free); "
+                                "the index on disk is unchanged, free some space and retry")
+        return IndexCorrupt(f"cannot {verb} {self.db_path}: {e}")
 
     def _check_model(self) -> None:
         meta = self.meta()
@@ -229,6 +245,10 @@ class IndexStore:
                                 f"the model gives {self.embedder.dim}")
         if meta.get("normalized") != ("1" if self.embedder.normalized else "0"):
             raise IndexMismatch(f"index at {self.path} was built with normalized={meta.get('normalized')}")
+        built_tokens = meta.get("posting_tokens", "256")  # indexes made before the setting embedded 256
+        if built_tokens != str(self.settings.posting_tokens):
+            raise IndexMismatch(f"index at {self.path} embedded postings at {built_tokens} tokens, the settings "
+                                f"ask for {self.settings.posting_tokens}; rebuild it or use another --index")
 
     # ---------------------------------------------------------------- writing
     def _writer(self):
@@ -301,18 +321,27 @@ class IndexStore:
     def _embed(self, kind: str, texts: list[str], progress) -> np.ndarray:
         if kind == "cvs":
             return _embed_long(self.embedder, texts, progress)  # type: ignore[arg-type]
-        return self.embedder.embed(texts, progress=progress)  # type: ignore[union-attr]
+        return posting_embedder(self.embedder, self.settings).embed(texts, progress=progress)  # type: ignore[arg-type]
 
     def remove(self, kind: str, ids: Iterable[str], erase: bool = False) -> list[str]:
-        """Remove documents by id; returns the ids that were present. `erase` also wipes their traces."""
+        """Remove documents by id; returns the ids that were present. `erase` also wipes their traces (and then
+        also returns ids whose earlier, interrupted erasure this call completed)."""
         ids = list(dict.fromkeys(ids))
         with self._writer():
             con = self._connect()
             committed, wipe_failed = False, None
+            # An erasure is recorded (as a hash of kind and id, not the id) in the transaction that deletes the
+            # rows, and cleared once every trace is wiped: a re-run after an interrupted wipe finishes it and
+            # reports the id as erased.
+            tokens = {i: hashlib.sha256(f"{kind}\0{i}".encode()).hexdigest() for i in ids}
             try:
                 con.execute("BEGIN IMMEDIATE")
+                if erase:
+                    con.execute("CREATE TABLE IF NOT EXISTS erasures (token TEXT PRIMARY KEY)")
                 present = [i for i in ids if con.execute(
                     "SELECT 1 FROM docs WHERE kind=? AND id=?", (kind, i)).fetchone()]
+                pending = [i for i in ids if erase and i not in present and con.execute(
+                    "SELECT 1 FROM erasures WHERE token=?", (tokens[i],)).fetchone()]
                 gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
                 if not present:
                     con.execute("ROLLBACK")
@@ -327,6 +356,7 @@ class IndexStore:
                         con.executemany("DELETE FROM changes WHERE kind=? AND id=?", [(kind, i) for i in present])
                         for table, col in self._person_tables(con):
                             con.executemany(f"DELETE FROM {table} WHERE {col}=?", [(i,) for i in present])
+                        con.executemany("INSERT OR IGNORE INTO erasures VALUES (?)", [(tokens[i],) for i in present])
                     else:
                         con.executemany("INSERT INTO changes VALUES (?, ?, ?, 'remove')",
                                         [(gen, kind, i) for i in present])
@@ -338,6 +368,10 @@ class IndexStore:
                     busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
                     if busy:  # a reader still holds old pages, which keep the erased data in index.sqlite
                         raise sqlite3.OperationalError("another process is reading the index")
+                    if con.execute("SELECT 1 FROM sqlite_master WHERE name='erasures'").fetchone() and \
+                            con.execute("SELECT 1 FROM erasures LIMIT 1").fetchone():
+                        con.execute("DELETE FROM erasures")    # every trace is gone: the records go too
+                        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.OperationalError as e:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
@@ -349,10 +383,10 @@ class IndexStore:
                 con.close()
             self._after_write(gen, keep_previous=not erase)
             if wipe_failed is not None:
-                raise MatcherError(f"removed {len(present)} {kind} from the index at {self.path}, but could not wipe "
-                                   f"every trace ({wipe_failed}); run the same command again once the disk has "
-                                   "space and no other process is reading the index") from wipe_failed
-            return present
+                raise MatcherError(f"removed {len(present) or len(pending)} {kind} from the index at {self.path}, but "
+                                   f"could not wipe every trace ({wipe_failed}); run the same command again once the "
+                                   "disk has space and no other process is reading the index") from wipe_failed
+            return present + pending
 
     @staticmethod
     def _person_tables(con: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -520,24 +554,11 @@ class IndexStore:
                     problems.append(f"{bad} {kind} vectors do not have dimension {dim}")
         finally:
             con.close()
-        snap = self.snapshot()
-        for col in (snap.postings, snap.cvs):
-            if not (len(col.ids) == len(col.records) == len(col.vectors) == len(col.lexical)):
-                problems.append(f"{col.kind}: {len(col.records)} records, {len(col.vectors)} vectors, "
-                                f"{len(col.lexical)} lexical entries")
-            if col.vectors.ids != col.ids or col.lexical.ids != col.ids:
-                problems.append(f"{col.kind}: vector/lexical ids do not match the metadata")
-        return problems
+        return problems + snapshot_problems(self.snapshot())
 
     def info(self) -> dict:
         """Generation, counts, model and consistency problems (empty list when all agree)."""
-        meta = self.meta()
-        problems = self.check()
-        snap = self.snapshot()
-        return {"path": str(self.path), "generation": snap.generation, "postings": len(snap.postings),
-                "cvs": len(snap.cvs), "model": meta.get("model"), "dim": int(meta.get("dim", 0)),
-                "normalized": meta.get("normalized") == "1", "content_hash": meta.get("content_hash"),
-                "consistent": not problems, "problems": problems}
+        return info_report(str(self.path), self.meta(), self.check(), self.snapshot())
 
     def changes_since(self, generation: int, kind: str = "postings") -> list[tuple[int, str, str]]:
         """(generation, id, op) of every change of `kind` after `generation`, oldest first."""
@@ -551,6 +572,49 @@ class IndexStore:
     def connect(self) -> sqlite3.Connection:
         """A connection to the metadata database, for layers above that store results beside the index."""
         return self._connect()
+
+    @property
+    def location(self) -> Path:
+        """Where the index is, as open_index takes it."""
+        return self.path
+
+    def exclusive(self, name: str, busy: str):
+        """A context held by one process at a time (the file lock .<name>.lock); raises IndexLocked(busy) when
+        another process holds it."""
+        from filelock import FileLock, Timeout
+        lock = FileLock(str(self.path / f".{name}.lock"))
+
+        class _Held:
+            def __enter__(self_inner):
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    raise IndexLocked(busy) from None
+                return self_inner
+
+            def __exit__(self_inner, *exc):
+                lock.release()
+                return False
+        return _Held()
+
+
+def snapshot_problems(snap: Snapshot) -> list[str]:
+    """Disagreements between a snapshot's metadata, vectors and lexical index (every backend)."""
+    problems = []
+    for col in (snap.postings, snap.cvs):
+        if not (len(col.ids) == len(col.records) == len(col.vectors) == len(col.lexical)):
+            problems.append(f"{col.kind}: {len(col.records)} records, {len(col.vectors)} vectors, "
+                            f"{len(col.lexical)} lexical entries")
+        if col.vectors.ids != col.ids or col.lexical.ids != col.ids:
+            problems.append(f"{col.kind}: vector/lexical ids do not match the metadata")
+    return problems
+
+
+def info_report(path: str, meta: dict[str, str], problems: list[str], snap: Snapshot, **extra) -> dict:
+    """What `matcher index info` reports, for every backend."""
+    return {"path": path, "generation": snap.generation, "postings": len(snap.postings), "cvs": len(snap.cvs),
+            "model": meta.get("model"), "dim": int(meta.get("dim", 0)), "normalized": meta.get("normalized") == "1",
+            "content_hash": meta.get("content_hash"), "consistent": not problems, "problems": problems, **extra}
 
 
 def _cache_generation(name: str) -> int | None:
@@ -573,6 +637,12 @@ def _bm25_from(arrays: dict[str, np.ndarray], prefix: str, ids: list[str], setti
     tf = csc_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape)
     vocab = {t: j for j, t in enumerate(arrays[f"{prefix}_vocab"].tolist())}
     return BM25Index(list(ids), vocab, tf, arrays[f"{prefix}_len"], settings.bm25_k1, settings.bm25_b)
+
+
+def posting_embedder(embedder: Embedder, settings: Settings) -> Embedder:
+    """The embedder postings go through: truncated to settings.posting_tokens tokens, in every path that
+    embeds a posting (index add, a posting file given to `candidates`), so their vectors agree."""
+    return truncated(embedder, settings.posting_tokens)
 
 
 def _embed_long(embedder: Embedder, texts: list[str], progress, words: int = 160) -> np.ndarray:

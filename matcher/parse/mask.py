@@ -47,12 +47,21 @@ PROTECTED_PATTERNS: tuple[re.Pattern, ...] = (
 
 
 def mask_protected(text: str) -> str:
-    """`text` with every protected-attribute mention replaced by spaces of the same length."""
+    """`text` with every protected-attribute mention replaced by spaces of the same length. The person's name
+    goes too: a civility and a first name carry gender and origin, and the name must be found in the original
+    text (once the civility or a part of the name is blanked, `mask_identity` could no longer tell which
+    words are the name), so every word of it is blanked wherever it appears."""
     chars = list(text)
     for pattern in PROTECTED_PATTERNS:
         for m in pattern.finditer(text):
             for i in range(m.start(), m.end()):
                 if chars[i] != "\n":
+                    chars[i] = " "
+    names = _name_words(text)
+    if names:
+        for m in _WORD.finditer(text):
+            if _fold(m.group()) in names:
+                for i in range(m.start(), m.end()):
                     chars[i] = " "
     return "".join(chars)
 
@@ -62,7 +71,7 @@ _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _LINK = re.compile(r"\b(?:https?://|www\.)\S+|\b(?:linkedin|github|viadeo)\.com/\S+", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d \t.\-()]{7,20}\d(?!\w)")
 _CIVILITY_NAME = re.compile(r"\b(?:madame|monsieur|mademoiselle|mme|mlle|m\.)[ \t]+"
-                            r"(?P<name>[A-ZÀ-Ý][\w'’\-]+(?:[ \t]+[A-ZÀ-Ý][\w'’\-]+){0,3})", re.IGNORECASE)
+                            r"(?P<name>(?-i:[A-ZÀ-Ý][\w'’\-]+(?:[ \t]+[A-ZÀ-Ý][\w'’\-]+){0,3}))", re.IGNORECASE)
 _NAME_LABEL = re.compile(r"^[ \t•\-\*]*(?:nom(?:[ \t]+(?:et|&)[ \t]+pr[ée]noms?)?|pr[ée]noms?|nom[ \t]+de[ \t]+famille"
                          r"|name|first[ \t]+name|last[ \t]+name|surname)[ \t]*[:：][ \t]*(?P<name>[^\n]{1,60})$",
                          re.IGNORECASE | re.MULTILINE)
@@ -92,15 +101,17 @@ def _name_words(text: str) -> set[str]:
         found = _WORD.findall(m.group("name"))
         if len(found) <= 4:
             words.update(_fold(w) for w in found)
-    header = [line for line in text.splitlines() if line.strip()][:5]
-    for line in header:
+    # The name line: among the first 5 lines when one word is in capitals ("Claire MOREAU"); among the first 12
+    # when two of its words make the e-mail address (stronger evidence, so a wider window).
+    header = [line for line in text.splitlines() if line.strip()][:12]
+    for n, line in enumerate(header):
         if "@" in line or any(c.isdigit() for c in line) or ":" in line:
             continue
         found = _WORD.findall(line)
         if not 2 <= len(found) <= 4 or not all(w[0].isupper() for w in found):
             continue
         caps = sum(w.isupper() and len(w) > 1 for w in found)
-        if caps and caps < len(found) or sum(_fold(w) in email_parts for w in found) >= 2:
+        if (n < 5 and caps and caps < len(found)) or sum(_fold(w) in email_parts for w in found) >= 2:
             words.update(_fold(w) for w in found)
     return words
 

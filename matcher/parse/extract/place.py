@@ -21,6 +21,7 @@ from ..gazetteer import (
 
 __all__ = ["place_of_label", "posting_place", "cv_place"]
 
+_POSTCODE_LABEL = re.compile(r"^\s*(?P<pc>\d{5})\s+(?P<city>[^\d,()]{2,60}?)\s*(?:\(\d{2,3}\))?\s*$")
 _DEPT_LABEL = re.compile(r"^\s*(?P<code>\d{2,3}|2[AB])\s*[-–]\s*(?P<name>.+?)\s*$", re.IGNORECASE)
 
 
@@ -29,6 +30,12 @@ def place_of_label(label: str) -> Place | None:
     label = label.strip().strip(".")
     if not label:
         return None
+    m = _POSTCODE_LABEL.match(label)           # "48000 Mende", "75011 Paris"
+    if m:
+        dept = postcode_department(m.group("pc"))
+        place = find_city(m.group("city"), dept) if dept else None
+        if place is not None:
+            return Place(place.city, place.department, place.region, place.lat, place.lon, postcode=m.group("pc"))
     m = _DEPT_LABEL.match(label)
     if m:
         code = m.group("code").upper()
@@ -62,8 +69,13 @@ def place_of_label(label: str) -> Place | None:
     for p in parts[1:]:
         if re.fullmatch(r"\d{2,3}|2[AB]", p):
             dept = p
-    if parts:
-        place = find_city(parts[0], dept)
+    # The first part that names a city exactly ("Hôpital, Bordeaux" is Bordeaux, not L'Hôpital), else the
+    # first one that names a city at all.
+    found = [(part, find_city(part, dept)) for part in parts[:3]]
+    for part, place in found:
+        if place is not None and place.city and fold(place.city) == fold(part):
+            return place
+    for part, place in found[:1]:
         if place is not None:
             return place
     return None
