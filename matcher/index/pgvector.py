@@ -49,7 +49,6 @@ WAL archives and replicas, backups, freed disk blocks.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import re
@@ -71,8 +70,9 @@ from .base import Filtered, make_vector_index
 from .exact import top_k
 from .factory import is_postgres_url
 from .records import candidate_from_json, candidate_to_json, posting_from_json, posting_to_json
-from .store import (KINDS, SCHEMA_VERSION, AddResult, Collection, IndexStore, Item, Snapshot, _bm25_arrays,
-                    _bm25_from, _content_hash, document_text, info_report, query_text, snapshot_problems)
+from .store import (KINDS, AddResult, Collection, IndexStore, Item, Snapshot, _bm25_arrays,
+                    _bm25_from, _content_hash, document_text, index_hash, info_report, new_meta, query_text,
+                    snapshot_problems)
 
 __all__ = ["PgStore", "PgVectors", "Where", "postings_where", "cvs_where", "is_postgres_url", "redact_url"]
 
@@ -518,11 +518,7 @@ class PgStore:
             # Personal data never goes into planner statistics (pg_statistic keeps sampled values).
             for table, cols in _PERSONAL.items():
                 con.execute(f"ALTER TABLE {table} " + ", ".join(f"ALTER COLUMN {c} SET STATISTICS 0" for c in cols))
-            meta = {"schema": SCHEMA_VERSION, "model": emb.name, "dim": str(emb.dim),  # type: ignore[union-attr]
-                    "normalized": "1" if emb.normalized else "0", "generation": "0",  # type: ignore[union-attr]
-                    "content_hash": hashlib.sha256(b"").hexdigest(), "backend": "pgvector"}
-            if hasattr(self.settings, "posting_tokens"):   # postings are embedded truncated (IndexStore._embed)
-                meta["posting_tokens"] = str(self.settings.posting_tokens)
+            meta = new_meta(emb, self.settings, backend="pgvector")  # type: ignore[arg-type]
             with con.cursor() as cur:
                 cur.executemany("INSERT INTO meta VALUES (%s, %s)", sorted(meta.items()))
         _register_vector(con)
@@ -670,12 +666,14 @@ class PgStore:
             "ORDER BY table_name", (self.schema,))]
 
     def _bump(self, con, gen: int) -> None:
-        h = hashlib.sha256()
-        for kind in sorted(KINDS):   # the order of IndexStore's "ORDER BY kind, id"
-            for i, dh in con.execute(f"SELECT id, hash FROM {kind} ORDER BY id"):
-                h.update(f"{kind}\0{i}\0{dh}\n".encode())
         con.execute("UPDATE meta SET value = %s WHERE key = 'generation'", (str(gen),))
-        con.execute("UPDATE meta SET value = %s WHERE key = 'content_hash'", (h.hexdigest(),))
+        con.execute("UPDATE meta SET value = %s WHERE key = 'content_hash'", (self._index_hash(con),))
+
+    @staticmethod
+    def _index_hash(con) -> str:
+        """index_hash over both tables, in the order of IndexStore's "ORDER BY kind, id"."""
+        return index_hash((kind, i, dh) for kind in sorted(KINDS)
+                          for i, dh in con.execute(f"SELECT id, hash FROM {kind} ORDER BY id").fetchall())
 
     def _after_write(self, gen: int, keep_previous: bool = True) -> None:
         """Build the new generation's lexical caches now (readers then find them) and drop older ones."""
@@ -776,11 +774,7 @@ class PgStore:
         problems = []
         con = self._conn()
         meta = self.meta()
-        h = hashlib.sha256()
-        for kind in sorted(KINDS):
-            for i, dh in con.execute(f"SELECT id, hash FROM {kind} ORDER BY id"):
-                h.update(f"{kind}\0{i}\0{dh}\n".encode())
-        if h.hexdigest() != meta.get("content_hash"):
+        if self._index_hash(con) != meta.get("content_hash"):
             problems.append("the content hash does not match the documents")
         for kind in KINDS:
             n, dims = con.execute(f"SELECT count(*), count(*) FILTER (WHERE vector_dims(embedding) <> %s) FROM {kind}",

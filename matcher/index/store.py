@@ -60,6 +60,21 @@ def query_text(c: Candidate) -> str:
     return mask_identity(c.text)
 
 
+def new_meta(embedder: Embedder, settings: Settings, **extra: str) -> dict[str, str]:
+    """The metadata a new index starts with (every store): what its vectors were made with, generation 0."""
+    return {"schema": SCHEMA_VERSION, "model": embedder.name, "dim": str(embedder.dim),
+            "normalized": "1" if embedder.normalized else "0", "generation": "0",
+            "posting_tokens": str(settings.posting_tokens), "content_hash": index_hash([]), **extra}
+
+
+def index_hash(rows: Iterable[tuple[str, str, str]]) -> str:
+    """The content hash of an index: sha256 over its (kind, id, document hash) rows, ordered by kind then id."""
+    h = hashlib.sha256()
+    for kind, i, dh in rows:
+        h.update(f"{kind}\0{i}\0{dh}\n".encode())
+    return h.hexdigest()
+
+
 def _content_hash(kind: str, item: Item) -> str:
     body = document_text(item) if kind == "postings" else query_text(item)  # type: ignore[arg-type]
     fields = posting_to_json(item) if kind == "postings" else candidate_to_json(item)  # type: ignore[arg-type]
@@ -199,11 +214,7 @@ class IndexStore:
             con = sqlite3.connect(tmp, isolation_level=None)
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
-            emb = self.embedder
-            meta = {"schema": SCHEMA_VERSION, "model": emb.name, "dim": str(emb.dim),  # type: ignore[union-attr]
-                    "normalized": "1" if emb.normalized else "0", "generation": "0",  # type: ignore[union-attr]
-                    "posting_tokens": str(self.settings.posting_tokens),
-                    "content_hash": hashlib.sha256(b"").hexdigest()}
+            meta = new_meta(self.embedder, self.settings)  # type: ignore[arg-type]
             con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
             con.close()
             with open(tmp, "rb") as f:
@@ -399,11 +410,9 @@ class IndexStore:
         return out
 
     def _bump(self, con: sqlite3.Connection, gen: int) -> None:
-        h = hashlib.sha256()
-        for kind, i, dh in con.execute("SELECT kind, id, hash FROM docs ORDER BY kind, id"):
-            h.update(f"{kind}\0{i}\0{dh}\n".encode())
+        digest = index_hash(con.execute("SELECT kind, id, hash FROM docs ORDER BY kind, id"))
         con.execute("UPDATE meta SET value=? WHERE key='generation'", (str(gen),))
-        con.execute("UPDATE meta SET value=? WHERE key='content_hash'", (h.hexdigest(),))
+        con.execute("UPDATE meta SET value=? WHERE key='content_hash'", (digest,))
 
     def _after_write(self, gen: int, keep_previous: bool = True) -> None:
         """Write the new generation's caches and drop older ones (all older ones after an erasure)."""
