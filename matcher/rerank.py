@@ -385,6 +385,8 @@ def _posting_profile(kind: str, p: Posting) -> Hashable:
         return tuple((r.value, r.level) for r in p.requirements_of("language", True))
     if kind == "adjust":
         return (tuple((r.kind, r.value, r.level) for r in p.requirements if not r.required), p.diplomas)
+    if kind == "rome":
+        return p.rome
     return p.id
 
 
@@ -398,6 +400,8 @@ def _cv_profile(kind: str, c: Candidate) -> Hashable:
     if kind in ("language", "adjust"):
         langs = tuple((x.lang, x.level) for x in c.languages)
         return (c.writing_lang, langs) if kind == "language" else (c.licences, c.writing_lang, langs, c.diplomas)
+    if kind == "rome":
+        return c.rome
     return c.id
 
 
@@ -481,6 +485,8 @@ class _Scorer:
         matcher = Matcher(None, s)  # type: ignore[arg-type]  # adjust reads only the settings
         self.adjust = _Profiles("adjust", postings, cvs,
                                 lambda p, c: (lambda d: (d["boost"], d["diploma"]))(matcher.adjust(p, c)), np.float64)
+        # the ROME part reads only the two code tuples: a table of its own over few distinct profiles
+        self.rome = _Profiles("rome", postings, cvs, lambda p, c: matcher.adjust(p, c)["rome"], np.float64)
         col = {p: n for n, p in enumerate(self.pids)}
         self.best_cols = np.asarray([col[p] for p in best_ids], dtype=np.int64)
         self.best_pos = np.full(len(self.pids), -1, dtype=np.int64)
@@ -509,6 +515,7 @@ class _Scorer:
         for prof in self.filters:
             blocked |= prof.rows(rows)
         adjust = self.adjust.rows(rows)
+        rome = self.rome.rows(rows)
         nb = len(self.best_cols)
         best_scores = np.full((len(rows), nb), -np.inf)
         topk: list[tuple] = []
@@ -523,7 +530,7 @@ class _Scorer:
             dense = self.xb[pool] @ q if q is not None else None
             parts = fuse(lex[i, pool], title[i, pool] if title is not None else None, dense, s)
             # same operations in the same order as Matcher._rank, so the sums agree to the last bit
-            total = parts["fused"] + occupation[i, pool] + adjust[i, pool, 0] - adjust[i, pool, 1]
+            total = parts["fused"] + occupation[i, pool] + adjust[i, pool, 0] + rome[i, pool] - adjust[i, pool, 1]
             order = np.lexsort((pool, -np.round(total, 9)))[:k]  # Matcher: (-round(score, 9), id)
             topk.extend((cid, self.pids[pool[j]], n, round(float(total[j]), 9))
                         for n, j in enumerate(order.tolist(), 1))

@@ -13,6 +13,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matcher.parse.cv import extract_candidate  # noqa: E402
+from matcher.parse.extract.rome import rome_codes  # noqa: E402
 from matcher.parse.gazetteer import fold  # noqa: E402
 from matcher.parse.posting import extract_posting  # noqa: E402
 
@@ -159,6 +160,27 @@ def france_travail_scores(records: list[dict[str, Any]]) -> tuple[dict[str, Any]
     return out, errors, elapsed
 
 
+def rome_accuracy(records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """ROME codes assigned to the ads' titles against France Travail's own code (`meta.rome`): top-1 accuracy,
+    3-character domain accuracy, how often the code is among the assigned ones, and how often any is assigned."""
+    c: Counter = Counter()
+    errors: list[str] = []
+    for rec in records:
+        want = rec["meta"].get("rome")
+        if not want:
+            continue
+        got = rome_codes(rec.get("title", ""))
+        c["n"] += 1
+        c["top1"] += bool(got) and got[0] == want
+        c["domain"] += bool(got) and got[0][:3] == want[:3]
+        c["any"] += want in got
+        c["assigned"] += bool(got)
+        if not got or got[0] != want:
+            errors.append(f"rome {rec['id']} got={','.join(got) or '-'} want={want}")
+    n = c["n"] or 1
+    return {k: round(c[k] / n, 4) for k in ("top1", "domain", "any", "assigned")} | {"n": c["n"]}, errors
+
+
 def _langs(items: Iterable[dict[str, str]]) -> set[tuple[str, str | None]]:
     return {(x["lang"], x.get("level")) for x in items}
 
@@ -263,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     result["raw_text_agreeing"], _ = requirement_scores(agree, "text")
     result["raw_description_only"], errs["raw_description_only"] = requirement_scores(raw, "description_only")
     result["raw_description_only_agreeing"], _ = requirement_scores(agree, "description_only")
+    result["rome_titles"], errs["rome_titles"] = rome_accuracy(raw)
     ft = _jsonl(data / "postings/france_travail.jsonl")
     result["france_travail"], errs["france_travail"], elapsed = france_travail_scores(ft)
     result["france_travail"]["seconds_all"] = round(elapsed, 3)
@@ -277,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             s = result[name][kind]
             print(f"{name + ' (' + str(len(agree if 'agreeing' in name else raw)) + ')':<40}"
                   f"{kind + ' P/R/F1':<26}{s['precision']:.3f}/{s['recall']:.3f}/{s['f1']:.3f}")
-    for name in ("france_travail", "dev_postings", "dev_cvs"):
+    for name in ("rome_titles", "france_travail", "dev_postings", "dev_cvs"):
         for k, v in result[name].items():
             if k.endswith("_n") or k == "n":
                 continue

@@ -322,3 +322,71 @@ def test_store_default_flat_writes_no_index_file(tmp_path, settings, embedder):
     store.add("postings", _store_postings(30))
     assert store.snapshot().postings.vectors.kind == "flat"
     assert sorted(p.suffix for p in (tmp_path / "i" / "cache").iterdir()) == [".npz", ".npz"]
+
+
+def test_ivf_reuses_centroids_of_an_earlier_build_and_keeps_recall():
+    """A new generation's IVF takes the earlier generation's lists (no k-means) while they fit the corpus size;
+    its filtered and unfiltered top-10 still agree with exact search."""
+    from matcher.index.faiss import nlist_fits, nlist_for
+    rng = np.random.default_rng(3)   # clustered, as embeddings are (IVF on uniform noise is poor either way)
+    centers = rng.standard_normal((60, 32)).astype(np.float32)
+    xb = centers[rng.integers(0, 60, 4000)] + 0.35 * rng.standard_normal((4000, 32)).astype(np.float32)
+    xb /= np.linalg.norm(xb, axis=1, keepdims=True)
+    ids = [f"id{i:05d}" for i in range(4000)]
+    first = make_vector_index("faiss-ivf", 32)
+    first.add(ids[:3600], xb[:3600])
+    first.build()
+    assert not first.reused_centroids
+    cent = first.centroids()
+    assert cent.shape == (nlist_for(3600), 32)
+    second = make_vector_index("faiss-ivf", 32)
+    second.add(ids, xb)                      # +11 %: the lists still fit
+    assert nlist_fits(len(cent), 4000)
+    second.build(centroids=cent)
+    assert second.reused_centroids and second._index.nlist == len(cent)
+    fresh = make_vector_index("faiss-ivf", 32)
+    fresh.add(ids, xb)
+    fresh.build()
+    exact = make_vector_index("faiss", 32)
+    exact.add(ids, xb)
+    xq = xb[rng.choice(4000, 40, replace=False)] + 0.05 * rng.standard_normal((40, 32)).astype(np.float32)
+    allowed = set(ids[::10])
+    for flt in (None, allowed):
+        _, want = exact.search(xq, 10, flt)
+        recall = {}
+        for name, index in (("reused", second), ("fresh", fresh)):
+            _, got = index.search(xq, 10, flt)
+            recall[name] = np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want)])
+        assert recall["reused"] >= 0.95 and recall["reused"] >= recall["fresh"] - 0.02, (flt is None, recall)
+    # grown far beyond what the lists were trained for: trained afresh
+    big_ids, big_xb = data(8000, 32, seed=4)
+    third = make_vector_index("faiss-ivf", 32)
+    third.add(big_ids, big_xb)
+    assert not nlist_fits(len(cent), 8000)
+    third.build(centroids=cent)
+    assert not third.reused_centroids and third._index.nlist == nlist_for(8000)
+
+
+def test_store_reuses_ivf_lists_across_generations_but_not_after_an_erasure(tmp_path):
+    import random
+    from dataclasses import replace
+
+    from matcher.config import Settings
+    from matcher.embed import HashingEmbedder
+    from matcher.index.store import IndexStore
+    from .conftest import candidate
+    s = Settings(model="fake-hashing:32", vector_backend="faiss-ivf")
+    emb = HashingEmbedder(32, "fake-hashing:32")
+    rng = random.Random(0)
+    words = "soins aide cuisine chantier permis accueil vente paie stock nuit ehpad domicile".split()
+    cvs = [replace(candidate(f"c{i:04d}", " ".join(rng.choices(words, k=20)))) for i in range(880)]
+    store = IndexStore.open(tmp_path / "ix", s, emb, create=True)
+    store.add("cvs", cvs[:800])
+    assert not store.snapshot().cvs.vectors.reused_centroids          # first generation: k-means
+    store.add("cvs", cvs[800:])
+    assert store.snapshot().cvs.vectors.reused_centroids              # +10 %: the previous lists
+    assert list((tmp_path / "ix" / "cache").glob("cvs-g*-faiss-ivf.centroids.npy"))
+    store.remove("cvs", ["c0001"], erase=True)
+    assert not store.snapshot().cvs.vectors.reused_centroids          # after an erasure: trained afresh
+    gens = {p.name.split("-g")[1].split("-")[0] for p in (tmp_path / "ix" / "cache").glob("cvs-g*")}
+    assert gens == {str(store.generation())}                           # nothing of the older generations left

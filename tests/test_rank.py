@@ -99,3 +99,47 @@ def test_fusion_is_a_weighted_minmax_sum(settings):
     expected = (0.7 * np.array([0, 0.5, 1]) + 0.3 * np.array([0, 1, 0.5])) / 1.0
     assert np.allclose(parts["fused"], expected)
     assert list(minmax(np.array([3.0, 3.0]))) == [1.0, 1.0]
+
+
+def _rome_store(tmp_path, settings, embedder, with_codes: bool):
+    from dataclasses import replace
+    ps = [posting("p-as", "Poste en EHPAD", "soins hygiène confort résidents EHPAD"),
+          posting("p-ide", "Poste en EHPAD", "soins hygiène confort résidents EHPAD"),
+          posting("p-cook", "Poste en EHPAD", "cuisine collectivité EHPAD")]
+    codes = {"p-as": ("J1501",), "p-ide": ("J1506",), "p-cook": ("G1602",)}
+    if with_codes:
+        ps = [replace(p, rome=codes[p.id]) for p in ps]
+    s = IndexStore.open(tmp_path / f"idx-{with_codes}", settings, embedder, create=True)
+    s.add("postings", ps)
+    return s
+
+
+def test_rome_weight_zero_leaves_scores_unchanged(tmp_path, settings, embedder):
+    from dataclasses import replace
+    cv = replace(candidate("q", "soins hygiène confort EHPAD"), rome=("J1501",))
+    settings = settings.with_(w_rome=0.0, w_rome_domain=0.0)
+    plain = Matcher(_rome_store(tmp_path, settings, embedder, False), settings, embedder).match(cv, k=3)
+    coded = Matcher(_rome_store(tmp_path, settings, embedder, True), settings, embedder).match(cv, k=3)
+    assert [(m.posting_id, m.score) for m in plain] == [(m.posting_id, m.score) for m in coded]
+    assert all(m.parts["rome"] == 0.0 for m in coded)
+    assert not any(r.kind == "occupation" for m in coded for r in m.reasons)
+
+
+def test_rome_match_raises_the_right_posting(tmp_path, settings, embedder):
+    from dataclasses import replace
+    store = _rome_store(tmp_path, settings, embedder, True)
+    cv = replace(candidate("q", "soins hygiène confort EHPAD"), rome=("J1501",))
+    base = {m.posting_id: m for m in Matcher(store, settings.with_(w_rome=0.0, w_rome_domain=0.0), embedder)
+            .match(cv, k=3)}
+    assert base["p-as"].score == base["p-ide"].score           # same text: only the id breaks the tie
+    s = settings.with_(w_rome=0.1, w_rome_domain=0.04)
+    got = Matcher(store, s, embedder).match(cv, k=3)
+    by_id = {m.posting_id: m for m in got}
+    assert got[0].posting_id == "p-as"
+    assert by_id["p-as"].score == pytest.approx(base["p-as"].score + 0.1)
+    assert by_id["p-ide"].score == pytest.approx(base["p-ide"].score + 0.04)   # same domain J15
+    assert by_id["p-cook"].score == pytest.approx(base["p-cook"].score)
+    assert by_id["p-as"].parts["rome"] == pytest.approx(0.1)
+    why = [r for r in by_id["p-as"].reasons if r.kind == "occupation"]
+    assert len(why) == 1 and why[0].ok and "same occupation (ROME J1501" in why[0].detail
+    assert any("ROME J15" in r.detail for r in by_id["p-ide"].reasons if r.kind == "occupation")

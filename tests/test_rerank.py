@@ -270,3 +270,14 @@ def test_cli_rerank_json_csv_and_summary(store, tmp_path):
     r = runner.invoke(app, ["rerank", "--index", str(store.path), "--top", "3"], env=env)
     assert r.exit_code == 0 and r.stdout.startswith("rerank generation 3: 1 new or changed postings scored")
     assert "best CVs for the new postings:" in r.stdout
+
+
+def test_rome_signal_matches_brute_force(tmp_path, settings, embedder):
+    settings = settings.with_(w_rome=0.1, w_rome_domain=0.04)
+    rng = random.Random(3)
+    codes = [(), ("J1501",), ("J1506", "J1505"), ("G1602",)]
+    store = IndexStore.open(tmp_path / "idx", settings, embedder, create=True)
+    store.add("postings", [replace(p, rome=rng.choice(codes)) for p in make_postings(rng, 0, 30)])
+    store.add("cvs", [replace(c, rome=rng.choice(codes)) for c in make_cvs(rng, 0, 24)])
+    rerank(store, settings, embedder, k=K)
+    assert_same_ranking(stored_results(store), brute_topk(store, settings, embedder))

@@ -24,13 +24,16 @@ __all__ = ["METRICS", "BASELINE", "DEFAULT_CONFIG", "configurations", "run_eval"
 METRICS = ["ndcg@5", "ndcg@10", "map", "mrr", "p@5", "recall@10", "recall@50"]
 BASELINE = "tfidf"
 DEFAULT_CONFIG = "hybrid+filters"
+CROSS_CONFIG = DEFAULT_CONFIG + "+cross"   # added when Settings.cross_encoder is set (MATCHER_CROSS_ENCODER)
 DEPTH = 100
 
 
 def configurations(base: Settings) -> dict[str, Settings | None]:
-    """The configurations compared side by side; None marks the TF-IDF baselines (not engine settings)."""
+    """The configurations compared side by side; None marks the TF-IDF baselines (not engine settings).
+    With `base.cross_encoder` set, every configuration runs without it and CROSS_CONFIG with it."""
+    cross, base = base, base.with_(cross_encoder=None)
     nofilter = base.with_(filters=())
-    return {
+    configs: dict[str, Settings | None] = {
         "tfidf": None,
         "tfidf+filters": None,
         "bm25": nofilter.with_(w_dense=0.0, w_title=0.0),
@@ -40,6 +43,9 @@ def configurations(base: Settings) -> dict[str, Settings | None]:
         "hybrid": nofilter,
         DEFAULT_CONFIG: base,
     }
+    if cross.cross_encoder:
+        configs[CROSS_CONFIG] = cross
+    return configs
 
 
 @dataclass

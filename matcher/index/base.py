@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection as AbcCollection
-from typing import Collection, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Collection, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -52,7 +52,8 @@ class IdMask(AbcCollection):
 
     __slots__ = ("ids", "mask", "_count", "_pos")
 
-    def __init__(self, ids: Sequence[str], mask: np.ndarray):
+    def __init__(self, ids: Sequence[str], mask: np.ndarray, positions: Mapping[str, int] | None = None):
+        """`positions` (id -> row in `ids`), when the caller already has it, spares building it for `in` tests."""
         mask = np.array(mask, dtype=bool)  # a copy, read-only: the count below must stay true
         if mask.shape != (len(ids),):
             raise ValueError(f"mask has shape {mask.shape}, expected ({len(ids)},)")
@@ -60,7 +61,7 @@ class IdMask(AbcCollection):
         self.ids = ids
         self.mask = mask
         self._count = int(np.count_nonzero(mask))
-        self._pos: dict[str, int] | None = None
+        self._pos: Mapping[str, int] | None = positions
 
     def __len__(self) -> int:
         return self._count
@@ -93,7 +94,7 @@ class Filtered(AbcCollection):
 
     __slots__ = ("ids", "condition", "_set")
 
-    def __init__(self, ids: Sequence[str], condition: object):
+    def __init__(self, ids: Collection[str], condition: object):
         self.ids = ids
         self.condition = condition
         self._set: set[str] | None = None
@@ -105,6 +106,8 @@ class Filtered(AbcCollection):
         return iter(self.ids)
 
     def __contains__(self, doc_id: object) -> bool:
+        if isinstance(self.ids, IdMask):
+            return doc_id in self.ids
         if self._set is None:
             self._set = set(self.ids)
         return doc_id in self._set

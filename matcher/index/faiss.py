@@ -10,7 +10,7 @@ import numpy as np
 from .base import IdMask
 from .exact import ExactIndex, top_k
 
-__all__ = ["FaissIndex", "KINDS", "SELECTIVE", "nlist_for"]
+__all__ = ["FaissIndex", "KINDS", "SELECTIVE", "nlist_for", "nlist_fits"]
 
 KINDS = ("flat", "ivf", "hnsw")
 
@@ -39,6 +39,13 @@ def nlist_for(n: int) -> int:
     return max(1, min(round(4 * math.sqrt(n)), n // TRAIN_PER_LIST))
 
 
+def nlist_fits(nlist: int, n: int) -> bool:
+    """Whether k-means lists trained for another size still suit n vectors: within 10 % of nlist_for(n) (the
+    corpus grew or shrank by less than ~20 % since training), and never fewer than TRAIN_PER_LIST rows a list."""
+    want = nlist_for(n)
+    return nlist == want or (0.9 * want <= nlist <= 1.1 * want and nlist * TRAIN_PER_LIST <= n)
+
+
 class FaissIndex(ExactIndex):
     """Vectors in a FAISS index; the row <-> id map and a float32 copy live beside it.
 
@@ -57,6 +64,7 @@ class FaissIndex(ExactIndex):
         if kind not in KINDS:
             raise ValueError(f"unknown FAISS index kind {kind!r}; valid: {', '.join(KINDS)}")
         self._index = None
+        self._centroids: np.ndarray | None = None   # IVF: k-means centroids to reuse instead of training
 
     @property
     def hnsw(self) -> bool:
@@ -70,12 +78,19 @@ class FaissIndex(ExactIndex):
                 index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
                 index.hnsw.efConstruction = EF_CONSTRUCTION
             elif self.kind == "ivf":
-                nlist = nlist_for(n)
+                reuse = self._centroids if self._centroids is not None and nlist_fits(len(self._centroids), n) else None
+                nlist = nlist_for(n) if reuse is None else len(reuse)
                 # the Python wrapper keeps the quantizer alive as long as the index (referenced_objects)
-                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-                sample = min(n, TRAIN_PER_LIST * nlist)
-                rows = np.sort(np.random.default_rng(0).choice(n, sample, replace=False)) if sample < n else slice(None)
-                index.train(np.ascontiguousarray(self._xb[rows]) if n else np.zeros((1, self.dim), np.float32))
+                quantizer = faiss.IndexFlatIP(self.dim)
+                index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+                if reuse is not None:   # lists of an earlier generation: assign the vectors, skip k-means
+                    quantizer.add(reuse)
+                    index.is_trained = True
+                else:
+                    sample = min(n, TRAIN_PER_LIST * nlist)
+                    rows = (np.sort(np.random.default_rng(0).choice(n, sample, replace=False)) if sample < n
+                            else slice(None))
+                    index.train(np.ascontiguousarray(self._xb[rows]) if n else np.zeros((1, self.dim), np.float32))
             else:
                 index = faiss.IndexFlatIP(self.dim)
             if n:
@@ -83,9 +98,29 @@ class FaissIndex(ExactIndex):
             self._index = index
         return self._index
 
-    def build(self) -> None:
-        """Build the FAISS index now rather than at the first search (at 1M vectors: IVF ~1 min, HNSW 4-6 min)."""
+    def build(self, centroids: np.ndarray | None = None) -> None:
+        """Build the FAISS index now rather than at the first search (at 1M vectors: IVF ~1 min, HNSW 4-6 min).
+
+        IVF: `centroids` (from `centroids()` of an earlier build) are reused when their number still fits the
+        corpus (nlist_fits): the vectors are assigned to those lists and k-means is skipped."""
+        if centroids is not None and self.kind == "ivf":
+            self._centroids = np.ascontiguousarray(centroids, dtype=np.float32).reshape(-1, self.dim)
+            self._index = None
         self._built()
+
+    @property
+    def reused_centroids(self) -> bool:
+        """Whether the built IVF index took its lists from `build(centroids=...)` rather than training them."""
+        return (self.kind == "ivf" and self._index is not None and self._centroids is not None
+                and self._index.nlist == len(self._centroids))
+
+    def centroids(self) -> np.ndarray | None:
+        """IVF: the k-means centroids of the built index (nlist, dim), for a later build to reuse; else None."""
+        if self.kind != "ivf":
+            return None
+        index = self._built()
+        q = self._faiss.downcast_index(index.quantizer)
+        return self._faiss.rev_swig_ptr(q.get_xb(), index.nlist * self.dim).reshape(index.nlist, self.dim).copy()
 
     def add(self, ids: Sequence[str], xb: np.ndarray) -> None:
         super().add(ids, xb)
@@ -198,7 +233,7 @@ class FaissIndex(ExactIndex):
             if n and not np.array_equal(faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d), self._xb):
                 return False
         elif self.kind == "ivf":
-            if not isinstance(index, faiss.IndexIVFFlat) or index.nlist != nlist_for(n) or not _ivf_holds(
+            if not isinstance(index, faiss.IndexIVFFlat) or not nlist_fits(index.nlist, n) or not _ivf_holds(
                     faiss, index, self._xb):
                 return False
         else:

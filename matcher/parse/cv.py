@@ -10,10 +10,11 @@ from .extract.experience import cv_years_experience
 from .extract.language import cv_languages, detect_writing_lang
 from .extract.licence import held_licences
 from .extract.place import cv_mobility, cv_place
+from .extract.rome import rome_codes
 from .extract.skills import cv_skills
 from .gazetteer import fold
 
-__all__ = ["extract_candidate", "cv_occupation"]
+__all__ = ["extract_candidate", "cv_occupation", "cv_rome"]
 
 _TARGET_LABEL = re.compile(r"^[ \t]*(?:poste\s+(?:vis[ée]|recherch[ée]|souhait[ée])|objectif(?:\s+professionnel)?|"
                            r"m[ée]tier\s+(?:vis[ée]|recherch[ée])|target\s+(?:position|role))\s*:?[ \t]*(?P<v>[^\n]*)$",
@@ -66,6 +67,21 @@ def cv_occupation(text: str) -> tuple[str | None, Span | None]:
     return None, None
 
 
+_HEADLINE_MIN = 0.7   # the first line must read as a job title (ROME score) to stand in for a missing one
+
+
+def cv_rome(text: str, occupation: str | None) -> tuple[str, ...]:
+    """ROME codes of the target job title; without one, of the CV's first line when it reads as a job title
+    (many CVs open with it once the name above is masked: "Aide-soignante diplômée d'État")."""
+    codes = rome_codes(occupation)
+    if codes:
+        return codes
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    if not first or _HEADINGS.match(first) or _NOT_A_TITLE.search(first):
+        return ()
+    return rome_codes(_clean_occupation(first), min_score=_HEADLINE_MIN)
+
+
 def extract_candidate(id: str, text: str, ref_year: int | None = None) -> Candidate:
     """Extract the structured fields of a CV. `ref_year` dates "depuis 2016" (default: this year)."""
     evidence: list[tuple[str, Span]] = []
@@ -90,5 +106,5 @@ def extract_candidate(id: str, text: str, ref_year: int | None = None) -> Candid
         licences=tuple(code for code, _ in licences), languages=tuple(cv_languages(text, writing_lang)),
         writing_lang=writing_lang, years_experience=cv_years_experience(text, occupation, ref_year),
         skills=cv_skills(text), occupation=occupation, diplomas=cv_diplomas(text, occupation),
-        evidence=tuple(evidence),
+        evidence=tuple(evidence), rome=cv_rome(text, occupation),
     )

@@ -10,6 +10,7 @@ from .extract.language import posting_languages
 from .extract.licence import posting_licences
 from .extract.place import posting_place
 from .extract.remote import posting_remote
+from .extract.rome import rome_codes
 from .extract.salary import posting_salary
 from .extract.skills import posting_skills
 
@@ -48,5 +49,5 @@ def extract_posting(id: str, title: str, text: str, source: str = "") -> Posting
         id=id, title=title, text=text, source=source, location=place, contract=contract,
         contract_months=months if contract in ("CDD", "Stage", "Intérim", "Saisonnier", "Alternance") else None,
         requirements=requirements, remote=remote, salary=salary, occupation=clean_title(title) or None,
-        skills=posting_skills(text), diplomas=diplomas, evidence=tuple(evidence),
+        skills=posting_skills(text), diplomas=diplomas, evidence=tuple(evidence), rome=rome_codes(title),
     )
