@@ -72,7 +72,7 @@ from .exact import top_k
 from .factory import is_postgres_url
 from .records import candidate_from_json, candidate_to_json, posting_from_json, posting_to_json
 from .store import (KINDS, AddResult, Collection, IndexStore, Item, Snapshot, _bm25_arrays,
-                    _bm25_from, _content_hash, document_text, index_hash, info_report, new_meta, query_text,
+                    _bm25_from, add_batch, changed_items, document_text, index_hash, info_report, new_meta, query_text,
                     snapshot_problems)
 
 __all__ = ["PgStore", "PgVectors", "Where", "postings_where", "cvs_where", "is_postgres_url", "redact_url",
@@ -580,19 +580,9 @@ class PgStore:
     def add(self, kind: str, items: Sequence[Item], progress: Callable[[int], None] | None = None,
             on_total: Callable[[int], None] | None = None) -> AddResult:
         """Add or update documents by id, embedding only new or changed ones, in one transaction."""
-        if kind not in KINDS:
-            raise MatcherError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
-        if self.embedder is None:
-            raise MatcherError("adding documents needs an embedder")
-        dedup: dict[str, Item] = {}
-        for it in items:
-            dedup[it.id] = it
-        items = list(dedup.values())
+        items = add_batch(kind, items, self.embedder)
         con = self._conn()
-        old = dict(con.execute(f"SELECT id, hash FROM {kind}").fetchall())
-        hashes = {it.id: _content_hash(kind, it) for it in items}
-        todo = [it for it in items if old.get(it.id) != hashes[it.id]]
-        result = AddResult(unchanged=sorted(it.id for it in items if old.get(it.id) == hashes[it.id]))
+        hashes, todo, result = changed_items(kind, items, dict(con.execute(f"SELECT id, hash FROM {kind}").fetchall()))
         if on_total:
             on_total(len(todo))
         if not todo:

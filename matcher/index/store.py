@@ -75,6 +75,24 @@ def index_hash(rows: Iterable[tuple[str, str, str]]) -> str:
     return h.hexdigest()
 
 
+def add_batch(kind: str, items: Sequence[Item], embedder: Embedder | None) -> list[Item]:
+    """The documents of an add, checked (known kind, an embedder) and with the last version of a repeated id."""
+    if kind not in KINDS:
+        raise MatcherError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    if embedder is None:
+        raise MatcherError("adding documents needs an embedder")
+    return list({it.id: it for it in items}.values())
+
+
+def changed_items(kind: str, items: list[Item], old: dict[str, str]
+                  ) -> tuple[dict[str, str], list[Item], AddResult]:
+    """Content hashes of `items`, those whose hash differs from `old` (id -> stored hash), and the AddResult
+    listing the unchanged ones: every store embeds and writes only the first list."""
+    hashes = {it.id: _content_hash(kind, it) for it in items}
+    todo = [it for it in items if old.get(it.id) != hashes[it.id]]
+    return hashes, todo, AddResult(unchanged=sorted(it.id for it in items if old.get(it.id) == hashes[it.id]))
+
+
 def _content_hash(kind: str, item: Item) -> str:
     body = document_text(item) if kind == "postings" else query_text(item)  # type: ignore[arg-type]
     fields = posting_to_json(item) if kind == "postings" else candidate_to_json(item)  # type: ignore[arg-type]
@@ -300,21 +318,12 @@ class IndexStore:
     def add(self, kind: str, items: Sequence[Item], progress: Callable[[int], None] | None = None,
             on_total: Callable[[int], None] | None = None) -> AddResult:
         """Add or update documents by id, embedding only new or changed ones, in one transaction."""
-        if kind not in KINDS:
-            raise MatcherError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
-        if self.embedder is None:
-            raise MatcherError("adding documents needs an embedder")
-        dedup: dict[str, Item] = {}
-        for it in items:
-            dedup[it.id] = it  # the last version of a repeated id wins
-        items = list(dedup.values())
+        items = add_batch(kind, items, self.embedder)
         with self._writer():
             con = self._connect()
             try:
                 old = dict(con.execute("SELECT id, hash FROM docs WHERE kind=?", (kind,)).fetchall())
-                hashes = {it.id: _content_hash(kind, it) for it in items}
-                todo = [it for it in items if old.get(it.id) != hashes[it.id]]
-                result = AddResult(unchanged=sorted(it.id for it in items if old.get(it.id) == hashes[it.id]))
+                hashes, todo, result = changed_items(kind, items, old)
                 if on_total:
                     on_total(len(todo))
                 if not todo:
