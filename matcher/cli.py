@@ -265,6 +265,8 @@ def index_info_cmd(index: IndexOpt = None, json_out: JsonOpt = False) -> None:
         typer.echo(f"{info['path']}: generation {info['generation']}, {info['postings']} postings, "
                    f"{info['cvs']} CVs, model {info['model']} ({info['dim']}d)")
         typer.echo("consistent" if info["consistent"] else "INCONSISTENT: " + "; ".join(info["problems"]))
+        for line in info.get("memory", {}).get("advice", []):
+            typer.echo(f"note: {line}")
     if not info["consistent"]:
         raise typer.Exit(1)
 
@@ -330,18 +332,28 @@ def parse_cmd(
 
 
 @app.command("forget")
-def forget_cmd(cv_id: Annotated[str, typer.Argument(help="The CV id to erase.")], index: IndexOpt = None) -> None:
-    """Erase a CV everywhere in the index: vectors, metadata, lexical index, stored results.
+def forget_cmd(cv_ids: Annotated[list[str], typer.Argument(help="The ids of the CVs to erase.", metavar="CV_ID")],
+               index: IndexOpt = None) -> None:
+    """Erase CVs everywhere in the index: vectors, metadata, lexical index, stored results.
 
-    Example: matcher forget cvfr-01 --index idx/
+    Several ids are erased in one go (on PostgreSQL, one rewrite of the tables for all of them).
+    Exits 1 when an id is not in the index (the others are erased).
+
+    Examples: matcher forget cvfr-01 --index idx/
+
+      matcher forget cvfr-01 cvfr-07 cvfr-12 --index postgresql://user@host/db
     """
-    from .service import forget_cv
+    from .service import forget_cvs
     with _errors():
-        found = forget_cv(cv_id, _settings(None), index=index)
-    if not found:
+        erased = forget_cvs(cv_ids, _settings(None), index=index)
+    done = set(erased)
+    for cv_id in (i for i in dict.fromkeys(cv_ids) if i in done):   # in the order given
+        typer.echo(f"erased {cv_id}")
+    missing = [i for i in dict.fromkeys(cv_ids) if i not in done]
+    for cv_id in missing:
         _err(f"no CV with id {cv_id!r} in the index")
+    if missing:
         raise typer.Exit(1)
-    typer.echo(f"erased {cv_id}")
 
 
 # ---------------------------------------------------------------------------- eval

@@ -14,7 +14,7 @@ from .index.store import AddResult, IndexStore
 from .rank import Matcher
 
 __all__ = ["PROJECT_ROOT", "default_index_dir", "open_store", "add_paths", "match_cv", "explain_cv",
-           "rank_candidates", "parse_file", "forget_cv", "index_info", "Overrides", "AddReport", "MatchReport"]
+           "rank_candidates", "parse_file", "forget_cvs", "index_info", "Overrides", "AddReport", "MatchReport"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Progress = Callable[[str, int | None], Callable[[int], None]]  # (label, total) -> advance(n)
@@ -190,10 +190,11 @@ def parse_file(path: Path | str, kind: str, settings: Settings) -> dict:
     return parse_posting_file(p, settings).truth()
 
 
-def forget_cv(cv_id: str, settings: Settings, index: Path | str | None = None) -> bool:
-    """`matcher forget CV_ID`: erase a CV everywhere in the index. Returns False when it was not there."""
+def forget_cvs(cv_ids: Sequence[str], settings: Settings, index: Path | str | None = None) -> list[str]:
+    """`matcher forget CV_ID...`: erase CVs everywhere in the index, in one erasure (on PostgreSQL one rewrite of
+    the tables for the whole batch). Returns the ids that were there."""
     store = open_index(index if index else default_index_dir(), settings, None)
-    return bool(store.remove("cvs", [cv_id], erase=True))
+    return store.remove("cvs", list(cv_ids), erase=True)
 
 
 def index_info(settings: Settings, index: Path | str | None = None) -> dict:

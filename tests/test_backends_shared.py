@@ -79,6 +79,28 @@ def test_add_update_remove_and_reopen(location, settings, embedder):
         open_index(location, settings, HashingEmbedder(dim=32))
 
 
+def test_nul_characters_never_reach_a_store(location, settings, embedder, tmp_path):
+    """PostgreSQL text cannot hold NUL: the JSONL loader strips control characters from a posting's text and title
+    and refuses an id with them; a document with NUL given to add() is refused on every backend, nothing written."""
+    from matcher.errors import MatcherError
+    from matcher.parse import load_postings
+    f = tmp_path / "p.jsonl"
+    f.write_text(json.dumps({"id": "nul-1", "title": "Aide\u0000-soignant", "text": "Aide-soignant\u0000 en EHPAD\u0007, "
+                             "CDI\tà Mende\n"}) + "\n" + json.dumps({"id": "bad\u0000id", "text": "Maçon"}) + "\n",
+                 encoding="utf-8")
+    ps, errors = load_postings([f])
+    assert [p.id for p in ps] == ["nul-1"] and ps[0].title == "Aide-soignant"
+    assert ps[0].text == "Aide-soignant en EHPAD, CDI\tà Mende\n" and ps[0].contract == "CDI"
+    assert [e.reason for e in errors] == ["posting id with control characters"]
+    store = open_index(location, settings, embedder, create=True)
+    assert store.add("postings", ps).added == ["nul-1"]
+    for bad in (posting("p\x00", "maçon"), posting("p2", "maçon", "maçon\x00 chantier")):
+        with pytest.raises(MatcherError, match="NUL"):
+            store.add("postings", [posting("p3", "cuisinier"), bad])
+    snap = open_index(location, settings, embedder).snapshot()
+    assert snap.generation == 1 and snap.postings.ids == ["nul-1"]
+
+
 def test_content_hash_and_records_agree_across_backends(tmp_path, pg_url, settings, embedder):
     a, b = build(tmp_path / "idx", settings, embedder), build(pg_url, settings, embedder)
     assert a.meta()["content_hash"] == b.meta()["content_hash"]
@@ -254,6 +276,46 @@ def test_hnsw_recall_under_filters(pg_url, settings, embedder, monkeypatch):
         plan = "\n".join(r[0] for r in con.execute(
             "EXPLAIN SELECT id FROM postings ORDER BY embedding <#> %b LIMIT 10", (xq[0],)))
     assert "postings_hnsw" in plan
+
+
+def test_graph_build_memory(pg_url, settings, embedder):
+    """A bulk build asks for the memory of the whole HNSW graph (pgvector spills to disk past
+    maintenance_work_mem, ~5x slower), bounded by MAX_BUILD_MEMORY_MB, never below the server's own setting."""
+    from matcher.index import pgvector
+    for n in (10_000, 100_000, 1_000_000):   # measured: 2,764 bytes a row at 384-d, m 32 (pgvector's notice)
+        assert 2764 * n <= pgvector.graph_memory_mb(n, 384) * 2**20 <= max(1.3 * 2764 * n, 64 * 2**20)
+    assert pgvector.graph_memory_mb(1_000_000, 384) <= pgvector.MAX_BUILD_MEMORY_MB
+    con = open_index(pg_url, settings, embedder, create=True)._conn()
+
+    def asked(n: int) -> int:
+        with con.transaction():
+            pgvector._build_memory(con, n, 384)
+            return con.execute("SELECT pg_size_bytes(current_setting('maintenance_work_mem'))").fetchone()[0] // 2**20
+    server = con.execute("SELECT pg_size_bytes(current_setting('maintenance_work_mem'))").fetchone()[0] // 2**20
+    assert asked(10) == server
+    assert asked(100_000) == pgvector.graph_memory_mb(100_000, 384) > server
+    assert asked(10**8) == pgvector.MAX_BUILD_MEMORY_MB
+    con.execute("SET maintenance_work_mem = '5GB'")
+    try:
+        assert asked(100_000) == 5120
+    finally:
+        con.execute("RESET maintenance_work_mem")
+
+
+def test_info_reports_server_memory(pg_url, settings, embedder, monkeypatch):
+    from matcher.index import pgvector
+    store = build(pg_url, settings, embedder, n_postings=20, n_cvs=4)
+    mem = store.info()["memory"]
+    con = store._conn()
+    assert mem["shared_buffers_mb"] == con.execute(
+        "SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0] // 2**20
+    assert mem["postings_mb"] >= 0 and mem["cvs_mb"] >= 0 and mem["advice"] == []   # a few rows fit
+    assert pgvector.memory_advice(128, 128) == []
+    advice = pgvector.memory_advice(128, 4000)
+    assert len(advice) == 1 and "shared_buffers is 128 MB" in advice[0] and "at least 4400 MB" in advice[0]
+    monkeypatch.setattr(pgvector, "memory_advice", lambda have, need: [f"have {have}, need {need}"])
+    r = runner.invoke(app, ["index", "info", "--index", pg_url])
+    assert r.exit_code == 0 and f"note: have {mem['shared_buffers_mb']}, need " in r.output, r.output
 
 
 def test_small_or_selective_filters_are_searched_exactly(pg_url, settings, embedder):

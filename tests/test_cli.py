@@ -165,6 +165,15 @@ def test_bad_mobility_option_is_one_clear_line(index, mobility, message):
     assert r.stderr.strip() == message and "Traceback" not in r.output
 
 
+def test_forget_takes_several_ids_in_one_erasure(index):
+    r = runner.invoke(app, ["forget", "cv-mediateur-sante", "nobody", "cv-coordinatrice-ong", "--index", str(index)])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines() == ["erased cv-mediateur-sante", "erased cv-coordinatrice-ong"]
+    assert r.stderr.strip() == "error: no CV with id 'nobody' in the index"
+    info = json.loads(runner.invoke(app, ["index", "info", "--index", str(index), "--json"]).stdout)
+    assert info["cvs"] == 1 and info["consistent"]
+
+
 def test_forget_an_unknown_cv_on_a_fresh_index_says_so(index):
     r = runner.invoke(app, ["forget", "nobody", "--index", str(index)])
     assert r.exit_code == 1 and r.stderr.strip() == "error: no CV with id 'nobody' in the index"

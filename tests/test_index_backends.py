@@ -241,6 +241,33 @@ def test_index_serialisation_round_trip(backend, tmp_path):
             assert not other.load(f)
 
 
+@pytest.mark.parametrize("backend", ["faiss", "faiss-hnsw"])
+def test_flat_and_hnsw_hold_one_copy_of_the_vectors(backend, tmp_path):
+    """Once built (or loaded), the float32 matrix is a view of FAISS's own vectors, not a second copy; the view
+    keeps FAISS's memory alive after the index is rebuilt or dropped, and adds and removes still work."""
+    import gc
+    ids, xb = data(600)
+    index = make_vector_index(backend, 32)
+    index.add(ids, xb)
+    index.search(xb[:1], 3)
+    view = index._xb
+    assert not view.flags.owndata and view.base.owner is index._index and np.array_equal(view, xb)
+    index.add(["extra"], xb[:1])
+    index.remove(ids[:10])
+    assert index.search(xb[10:12], 1)[1] == [[ids[10]], [ids[11]]]
+    assert np.array_equal(index.vectors(ids[10:13]), xb[10:13])
+    with open(tmp_path / "g.faiss", "wb") as f:
+        index.save(f)
+    again = make_vector_index(backend, 32)
+    again.add(ids[10:] + ["extra"], np.vstack([xb[10:], xb[:1]]))
+    with open(tmp_path / "g.faiss", "rb") as f:
+        assert again.load(f)
+    assert not again._xb.flags.owndata and again.search(xb[20:21], 1)[1] == [[ids[20]]]
+    del index, again
+    gc.collect()
+    assert np.array_equal(view, xb)        # FAISS's memory lives as long as the view
+
+
 # ---------------------------------------------------------------- configuration and store (issue 6, part 4)
 
 def test_settings_vector_backend_is_validated(monkeypatch):

@@ -182,10 +182,10 @@ def test_removed_posting_leaves_the_results(store, settings, embedder):
 
 
 def test_forget_erases_a_cvs_results(store, settings, embedder):
-    from matcher.service import forget_cv
+    from matcher.service import forget_cvs
     rerank(store, settings, embedder, k=K)
     assert rows(store, "SELECT COUNT(*) FROM rerank_topk WHERE cv_id='c003'")[0][0] > 0
-    assert forget_cv("c003", settings, index=store.path)
+    assert forget_cvs(["c003"], settings, index=store.path) == ["c003"]
     for table in TABLES:
         assert rows(store, f"SELECT COUNT(*) FROM {table} WHERE cv_id='c003'") == [(0,)]
     assert rerank(store, settings, embedder, k=K).nothing_new  # an erased CV leaves no change to process

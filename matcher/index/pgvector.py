@@ -76,7 +76,7 @@ from .store import (KINDS, AddResult, Collection, IndexStore, Item, Snapshot, _b
                     snapshot_problems)
 
 __all__ = ["PgStore", "PgVectors", "Where", "postings_where", "cvs_where", "is_postgres_url", "redact_url",
-           "search_session"]
+           "search_session", "graph_memory_mb", "memory_advice"]
 
 
 # Search parameters, measured with scripts/bench_vectors.py (--backends pgvector) on seeded clustered 384-d vectors.
@@ -86,14 +86,26 @@ EF_SEARCH = 100             # candidates kept per HNSW step at 100k rows and bel
 EF_AT_1M = 200              # larger tables (ef_for). At 1M (m 32), recall@10 unfiltered / 50 % / 10 % filter:
                             # ef 100 0.959 / 0.955 / 0.993, ef 200 0.995 / 0.995 / 0.996 (p95 24 / 25 / 40 ms)
 MAX_SCAN_TUPLES = 50_000    # iterative scans stop after this many visited rows; then exact search
-# A filter passing m of n rows is searched exactly (a bitmap scan of the filter's index and a sort, ~2 us a row)
-# when m <= EXACT_ROWS or m * m <= EXACT_RATIO * n; else HNSW with iterative scans, whose cost grows as 1/share
-# (~1.3 ms / share at 100k). The two meet at m ~ sqrt(600 n): 2.4k rows at 10k, 7.7k (7.7 %) at 100k, 24k
-# (2.4 %) at 1M. Measured at 100k on 2 busy cores: 2 % filter, exact p50 4 ms vs HNSW 72 ms; 10 %, 22 vs 13 ms.
+# A filter passing m of n rows is searched exactly (a bitmap scan of the filter's index and a sort, ~0.9 us a row
+# at 100k, ~1.3 at 1M) when m <= EXACT_ROWS or m * m <= EXACT_RATIO * n; else HNSW with iterative scans, whose cost
+# grows as 1/share (~0.35-0.55 ms / share). The two meet at m ~ sqrt(400 n): 2k rows at 10k, 6.3k (6.3 %) at 100k,
+# 20k (2 %) at 1M. Measured with shared_buffers holding the table (/tmp sweep on the bench table, 60 queries, p50
+# / p95 ms, exact vs HNSW): 100k 4 % 3.4 / 3.5 vs 10.3 / 16.3, 6 % 4.8 / 5.3 vs 7.5 / 11.6, 8 % 7.2 / 7.8 vs 5.2 /
+# 9.7, 10 % 9.0 / 9.6 vs 4.3 / 7.7; 1M 1 % 11.8 / 12.6 vs 32.2 / 39.7, 2 % 27.9 / 28.4 vs 15.8 / 28.0, 5 % 69 / 73
+# vs 7.4 / 16.3. (EXACT_RATIO was 600 when measured with PostgreSQL's default 128 MB of shared_buffers.)
 EXACT_ROWS = 2_000
-EXACT_RATIO = 600
+EXACT_RATIO = 400
 EXTRA = 16                  # extra rows fetched so that ties at the k-th score are broken by id
 BULK = 1_000                # an add of at least this many rows, and more than the table holds, rebuilds HNSW
+# Memory. pgvector builds the HNSW graph in maintenance_work_mem and, once it no longer fits, goes on inserting on
+# disk, far slower (20k rows, same server: 11 s in memory, 57-66 s when it spills after 7.6k). Its graph takes 2,761-2,764
+# bytes a row at 384-d, m 32 (its "no longer fits after N tuples" notice at 10 and 20 MB), i.e. the vector plus
+# ~1.2 KB of links: graph_memory_mb allows dim * 4 + m * 32 + 256 bytes a row, +10 %. A bulk build asks for that,
+# up to MAX_BUILD_MEMORY_MB (the 1M x 384 graph: ~2.9 GB), and never less than the server's own setting.
+# Serving: searches are fast only when the table and the graph are in shared_buffers (scripts/bench_vectors.py,
+# 10 % filter p95: at 100k 15 ms with PostgreSQL's default 128 MB vs 9 ms with 2 GB; at 1M 40 vs 18 ms with 8 GB,
+# pg_prewarm'ed). `matcher index info` reports both sizes and says when shared_buffers is smaller.
+MAX_BUILD_MEMORY_MB = 4096
 
 _PERSONAL = {"cvs": ("id", "fields", "text"), "changes": ("id",), "lexical_cache": ("data",)}
 
@@ -403,6 +415,29 @@ def ef_for(n: int) -> int:
 _SESSION_EF: "weakref.WeakKeyDictionary[object, int]" = weakref.WeakKeyDictionary()
 
 
+def graph_memory_mb(n: int, dim: int) -> int:
+    """MB of maintenance_work_mem in which pgvector builds the HNSW graph of n dim-d vectors (see MAX_BUILD_MEMORY_MB)."""
+    return max(64, math.ceil(n * (dim * 4 + HNSW_M * 32 + 256) * 1.1 / 2**20))
+
+
+def memory_advice(shared_buffers_mb: int, tables_mb: int) -> list[str]:
+    """What to change when the tables searched (with their indexes) do not fit in shared_buffers; [] when they do."""
+    if tables_mb <= shared_buffers_mb:
+        return []
+    return [f"shared_buffers is {shared_buffers_mb} MB and the tables searched take {tables_mb} MB: searches may "
+            f"read pages from the OS (~2x slower at 1M rows); set shared_buffers to at least {math.ceil(tables_mb * 1.1)} MB "
+            "(postgresql.conf, then restart the server) and load the tables with pg_prewarm"]
+
+
+def _build_memory(con, n: int, dim: int, local: bool = True) -> None:
+    """SET [LOCAL] maintenance_work_mem for building the graph of n rows in memory, never below the server's setting
+    (LOCAL: for the transaction; else for the session, which the caller RESETs: VACUUM cannot run in a transaction)."""
+    want = min(graph_memory_mb(n, dim), MAX_BUILD_MEMORY_MB)
+    have = con.execute("SELECT pg_size_bytes(current_setting('maintenance_work_mem'))").fetchone()[0] // 2**20
+    if want > have:
+        con.execute(f"SET {'LOCAL ' if local else ''}maintenance_work_mem = '{int(want)}MB'")
+
+
 def _use_ef(con, ef: int) -> None:
     """Set the session's hnsw.ef_search when it differs from what this connection last had (one round trip)."""
     if _SESSION_EF.get(con) != ef:
@@ -616,7 +651,7 @@ class PgStore:
                 cur.executemany("INSERT INTO changes VALUES (%s, %s, %s, %s)",
                                 [(gen, kind, it.id, "update" if it.id in present else "add") for it in todo])
             if bulk:
-                con.execute("SET LOCAL maintenance_work_mem = '1GB'")  # type: ignore[attr-defined]
+                _build_memory(con, count + len(todo), int(xb.shape[1]))
                 con.execute(_hnsw_sql(kind))  # type: ignore[attr-defined]
             self._bump(con, gen)
         result.added = sorted(it.id for it in todo if it.id not in present)
@@ -666,6 +701,10 @@ class PgStore:
         con = self._conn()
         try:
             con.execute("SET lock_timeout = '30s'")
+            # VACUUM FULL rebuilds the table's HNSW graph too: in memory, as a bulk add does (40k CVs: 99 s spilling
+            # to disk at the default 64 MB, see scripts/bench_forget.py)
+            _build_memory(con, con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0],
+                          int(self.meta().get("dim", 0)) or 1, local=False)
             for table in [kind, "changes", "lexical_cache"] + self._person_tables(con):
                 con.execute(f"VACUUM (FULL) {table}")
         except psycopg.Error as e:
@@ -674,6 +713,7 @@ class PgStore:
                                "holds the index's tables") from None
         finally:
             con.execute("RESET lock_timeout")
+            con.execute("RESET maintenance_work_mem")
 
     def _person_tables(self, con) -> list[str]:
         """Tables of this index other than cvs that hold a `cv_id` column (e.g. stored rerank results)."""
@@ -804,8 +844,20 @@ class PgStore:
         return problems + snapshot_problems(self.snapshot())
 
     def info(self) -> dict:
-        """Generation, counts, model and consistency problems (empty list when all agree)."""
-        return info_report(self.path, self.meta(), self.check(), self.snapshot(), backend="pgvector")
+        """Generation, counts, model and consistency problems (empty list when all agree), and the memory the
+        server gives to searches (`memory`)."""
+        return info_report(self.path, self.meta(), self.check(), self.snapshot(), backend="pgvector",
+                           memory=self.memory())
+
+    def memory(self) -> dict:
+        """shared_buffers and each table's size with its indexes (MB), and `advice`: what to raise when the tables
+        searched do not fit in shared_buffers (searches then read pages from the OS, ~2x slower; see MAX_BUILD_MEMORY_MB)."""
+        con = self._conn()
+        buffers = con.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0] // 2**20
+        sizes = {kind: con.execute("SELECT pg_total_relation_size(%s)", (f'"{self.schema}".{kind}',)).fetchone()[0]
+                 // 2**20 for kind in KINDS}
+        return {"shared_buffers_mb": int(buffers), **{f"{kind}_mb": int(v) for kind, v in sizes.items()},
+                "advice": memory_advice(int(buffers), sum(sizes.values()))}
 
     def changes_since(self, generation: int, kind: str = "postings") -> list[tuple[int, str, str]]:
         """(generation, id, op) of every change of `kind` after `generation`, oldest first."""

@@ -81,6 +81,11 @@ def add_batch(kind: str, items: Sequence[Item], embedder: Embedder | None) -> li
         raise MatcherError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
     if embedder is None:
         raise MatcherError("adding documents needs an embedder")
+    for it in items:   # PostgreSQL text cannot hold NUL: refused on every backend, before anything is written
+        title = getattr(it, "title", "") or ""
+        if "\x00" in it.id or "\x00" in it.text or "\x00" in title:
+            raise MatcherError(f"{kind} {it.id!r}: contains NUL characters (\\x00); the loaders strip them, "
+                               "remove them before adding")
     return list({it.id: it for it in items}.values())
 
 

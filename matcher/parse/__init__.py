@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -12,6 +13,7 @@ from ..errors import ParseError
 __all__ = ["parse_cv", "parse_posting_file", "load_postings", "load_cvs", "DOC_SUFFIXES"]
 
 DOC_SUFFIXES = (".pdf", ".docx", ".txt", ".md")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")   # C0 controls but tab, newlines, form feed (NUL among them)
 
 
 def parse_cv(path: str | Path, settings: Settings | None = None, cv_id: str | None = None) -> Candidate:
@@ -57,7 +59,11 @@ def _jsonl_postings(path: Path, errors: list[ParseError]) -> Iterable[Posting]:
         if not isinstance(text, str) or not text.strip():
             errors.append(ParseError(where, f"posting {rec['id']} has no text"))
             continue
-        yield extract_posting(str(rec["id"]), str(rec.get("title") or ""), text, source=str(rec.get("source") or ""))
+        if _CONTROL.search(str(rec["id"])):
+            errors.append(ParseError(where, "posting id with control characters"))
+            continue
+        yield extract_posting(str(rec["id"]), _CONTROL.sub("", str(rec.get("title") or "")), _CONTROL.sub("", text),
+                              source=_CONTROL.sub("", str(rec.get("source") or "")))
 
 
 def load_postings(paths: Iterable[str | Path], settings: Settings | None = None
