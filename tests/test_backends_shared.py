@@ -278,6 +278,23 @@ def test_hnsw_recall_under_filters(pg_url, settings, embedder, monkeypatch):
     assert "postings_hnsw" in plan
 
 
+def test_search_plans_stay_custom_and_vectors_stay_in_the_row(pg_url, settings, embedder):
+    """Each search is planned for its own parameters: psycopg prepares a statement after 5 runs and PostgreSQL
+    would then switch to a generic plan, blind to the filter's selectivity (at 100k postings: ~27 -> ~175 ms a
+    match after the 10th run). And vectors are not TOASTed out of the row (exact search: 115 -> 48 ms a match)."""
+    store = build(pg_url, settings, embedder, n_postings=60, n_cvs=2)
+    snap = store.snapshot()
+    xq = embedder.embed(["aide soignant nuit"])
+    for _ in range(12):   # past psycopg's prepare threshold and PostgreSQL's 5 custom plans
+        snap.postings.vectors.search(xq, 5, set(snap.postings.ids[::2]))
+    con = snap.postings.vectors._connect()
+    assert con.execute("SHOW plan_cache_mode").fetchone()[0] == "force_custom_plan"
+    storage = dict(store._conn().execute(
+        "SELECT c.relname, a.attstorage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = %s AND a.attname = 'embedding' AND c.relkind = 'r'", (store.schema,)).fetchall())
+    assert storage == {"postings": "p", "cvs": "p"}
+
+
 def test_graph_build_memory(pg_url, settings, embedder):
     """A bulk build asks for the memory of the whole HNSW graph (pgvector spills to disk past
     maintenance_work_mem, ~5x slower), bounded by MAX_BUILD_MEMORY_MB, never below the server's own setting."""

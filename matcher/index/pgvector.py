@@ -87,12 +87,15 @@ EF_AT_1M = 200              # larger tables (ef_for). At 1M (m 32), recall@10 un
                             # ef 100 0.959 / 0.955 / 0.993, ef 200 0.995 / 0.995 / 0.996 (p95 24 / 25 / 40 ms)
 MAX_SCAN_TUPLES = 50_000    # iterative scans stop after this many visited rows; then exact search
 # A filter passing m of n rows is searched exactly (a bitmap scan of the filter's index and a sort, ~0.9 us a row
-# at 100k, ~1.3 at 1M) when m <= EXACT_ROWS or m * m <= EXACT_RATIO * n; else HNSW with iterative scans, whose cost
-# grows as 1/share (~0.35-0.55 ms / share). The two meet at m ~ sqrt(400 n): 2k rows at 10k, 6.3k (6.3 %) at 100k,
-# 20k (2 %) at 1M. Measured with shared_buffers holding the table (/tmp sweep on the bench table, 60 queries, p50
-# / p95 ms, exact vs HNSW): 100k 4 % 3.4 / 3.5 vs 10.3 / 16.3, 6 % 4.8 / 5.3 vs 7.5 / 11.6, 8 % 7.2 / 7.8 vs 5.2 /
-# 9.7, 10 % 9.0 / 9.6 vs 4.3 / 7.7; 1M 1 % 11.8 / 12.6 vs 32.2 / 39.7, 2 % 27.9 / 28.4 vs 15.8 / 28.0, 5 % 69 / 73
-# vs 7.4 / 16.3. (EXACT_RATIO was 600 when measured with PostgreSQL's default 128 MB of shared_buffers.)
+# at 100k, ~1.3 at 1M on the bench table) when m <= EXACT_ROWS or m * m <= EXACT_RATIO * n; else HNSW with
+# iterative scans, whose cost grows as 1/share (~0.35-0.55 ms / share for k = 10). The two meet at m ~ sqrt(400 n):
+# 2k rows at 10k, 6.3k (6.3 %) at 100k, 20k (2 %) at 1M. Measured with shared_buffers holding the table (/tmp
+# sweeps on the bench table, p50 / p95 ms, exact vs HNSW), k = 10: 100k 4 % 3.4 / 3.5 vs 10.3 / 16.3, 6 % 4.8 /
+# 5.3 vs 7.5 / 11.6, 8 % 7.2 / 7.8 vs 5.2 / 9.7, 10 % 9.0 / 9.6 vs 4.3 / 7.7; 1M 1 % 11.8 / 12.6 vs 32.2 / 39.7,
+# 2 % 27.9 / 28.4 vs 15.8 / 28.0, 5 % 69 / 73 vs 7.4 / 16.3. For the ranker's pool of 200 the evidence is mixed:
+# on the bench table exact won at 10 % (9.5 vs 22.0 ms p50) and lost at 20 % (23.6 vs 18.1), but on a 100k
+# postings table of the store (wider rows) a 16 % filter took ~26 ms exact vs ~5 ms HNSW: the rule does not
+# scale with k. (It was m * m <= 600 n when measured with PostgreSQL's default 128 MB of shared_buffers.)
 EXACT_ROWS = 2_000
 EXACT_RATIO = 400
 EXTRA = 16                  # extra rows fetched so that ties at the k-th score are broken by id
@@ -447,9 +450,12 @@ def _use_ef(con, ef: int) -> None:
 
 def search_session(con) -> None:
     """The session settings every search connection uses: HNSW with iterative scans (a selective filter still
-    returns k rows), bounded, and no JIT (it compiles a plan in ~100 ms, more than any of these queries takes)."""
-    con.execute(f"SET jit = off; SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order; "
-                f"SET hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}")
+    returns k rows), bounded; no JIT (it compiles a plan in ~100 ms, more than any of these queries takes); and a
+    plan made for each query's own parameters. psycopg prepares a statement after 5 runs and PostgreSQL then
+    switches to a generic plan, which cannot see how selective the filter is: at 100k postings the ranker's query
+    went from ~27 to ~175 ms a match after its 10th run, with a bitmap scan and sort instead of HNSW."""
+    con.execute(f"SET jit = off; SET plan_cache_mode = force_custom_plan; SET hnsw.ef_search = {EF_SEARCH}; "
+                f"SET hnsw.iterative_scan = relaxed_order; SET hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}")
     _SESSION_EF[con] = EF_SEARCH
 
 
@@ -574,6 +580,8 @@ class PgStore:
             emb = self.embedder
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             con.execute(_SCHEMA.format(dim=int(emb.dim)))  # type: ignore[union-attr]
+            for kind in KINDS:   # vectors stay in the row: exact search reads them without a TOAST lookup each
+                con.execute(f"ALTER TABLE {kind} ALTER COLUMN embedding SET STORAGE PLAIN")
             for kind in KINDS:
                 con.execute(_hnsw_sql(kind))
             # Personal data never goes into planner statistics (pg_statistic keeps sampled values).
