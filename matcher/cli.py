@@ -346,10 +346,11 @@ def forget_cmd(cv_ids: Annotated[list[str], typer.Argument(help="The ids of the 
     from .service import forget_cvs
     with _errors():
         erased = forget_cvs(cv_ids, _settings(None), index=index)
-    done = set(erased)
-    for cv_id in (i for i in dict.fromkeys(cv_ids) if i in done):   # in the order given
-        typer.echo(f"erased {cv_id}")
-    missing = [i for i in dict.fromkeys(cv_ids) if i not in done]
+    given, done = list(dict.fromkeys(cv_ids)), set(erased)
+    for cv_id in given:   # in the order given
+        if cv_id in done:
+            typer.echo(f"erased {cv_id}")
+    missing = [i for i in given if i not in done]
     for cv_id in missing:
         _err(f"no CV with id {cv_id!r} in the index")
     if missing:

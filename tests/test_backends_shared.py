@@ -285,8 +285,9 @@ def test_search_plans_stay_custom_and_vectors_stay_in_the_row(pg_url, settings, 
     store = build(pg_url, settings, embedder, n_postings=60, n_cvs=2)
     snap = store.snapshot()
     xq = embedder.embed(["aide soignant nuit"])
+    first = snap.postings.vectors.search(xq, 5, set(snap.postings.ids[::2]))[1]
     for _ in range(12):   # past psycopg's prepare threshold and PostgreSQL's 5 custom plans
-        snap.postings.vectors.search(xq, 5, set(snap.postings.ids[::2]))
+        assert snap.postings.vectors.search(xq, 5, set(snap.postings.ids[::2]))[1] == first
     con = snap.postings.vectors._connect()
     assert con.execute("SHOW plan_cache_mode").fetchone()[0] == "force_custom_plan"
     storage = dict(store._conn().execute(

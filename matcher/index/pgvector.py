@@ -859,7 +859,8 @@ class PgStore:
 
     def memory(self) -> dict:
         """shared_buffers and each table's size with its indexes (MB), and `advice`: what to raise when the tables
-        searched do not fit in shared_buffers (searches then read pages from the OS, ~2x slower; see MAX_BUILD_MEMORY_MB)."""
+        searched do not fit in shared_buffers (searches then read pages from the OS; see the Memory note above
+        MAX_BUILD_MEMORY_MB)."""
         con = self._conn()
         buffers = con.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0] // 2**20
         sizes = {kind: con.execute("SELECT pg_total_relation_size(%s)", (f'"{self.schema}".{kind}',)).fetchone()[0]

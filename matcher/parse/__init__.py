@@ -9,11 +9,12 @@ from typing import Iterable
 from ..config import Settings
 from ..domain import Candidate, Posting
 from ..errors import ParseError
+from .text import C0_CONTROLS
 
 __all__ = ["parse_cv", "parse_posting_file", "load_postings", "load_cvs", "DOC_SUFFIXES"]
 
 DOC_SUFFIXES = (".pdf", ".docx", ".txt", ".md")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")   # C0 controls but tab, newlines, form feed (NUL among them)
+_CONTROL = re.compile(f"[{C0_CONTROLS}]")
 
 
 def parse_cv(path: str | Path, settings: Settings | None = None, cv_id: str | None = None) -> Candidate:

@@ -12,7 +12,7 @@ from pdfminer.layout import LAParams
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
 from ..errors import ParseError
-from .text import human_size
+from .text import C0_CONTROLS, human_size
 
 __all__ = ["extract_text", "clean_text", "LAPARAMS", "MIN_TEXT_CHARS", "PDF_HEADER_WINDOW"]
 
@@ -35,7 +35,7 @@ PDF_HEADER_WINDOW = 1024       # the spec lets "%PDF-" start anywhere in the fir
 
 _CID = re.compile(r"\(cid:\d+\)")                 # glyphs pdfminer could not map to Unicode
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_CONTROL = re.compile(f"[{C0_CONTROLS}\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",

@@ -14,6 +14,9 @@ MAX_CONTROL_RATIO = 0.05   # share of C0 control bytes (other than whitespace) a
 _BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x7fELF",
                  b"{\\rtf")
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c\x1a\x1b")  # SUB, ESC: DOS/ANSI
+# C0 controls but tab, newline, carriage return and form feed, and DEL (NUL among them): a regex character
+# class body, for the parsers that remove them from text (PDF, JSONL postings)
+C0_CONTROLS = "\x00-\x08\x0b\x0e-\x1f\x7f"
 
 
 def read_plain_text(path: str | Path, max_bytes: int) -> str:
