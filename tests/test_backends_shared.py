@@ -350,6 +350,35 @@ def test_small_or_selective_filters_are_searched_exactly(pg_url, settings, embed
     assert snap.postings.vectors.search(xq, 5, [])[1] == [[], []]
 
 
+@pytest.mark.parametrize("path", ["hnsw", "exact"])
+def test_ties_at_the_kth_score_are_broken_by_id(pg_url, settings, embedder, monkeypatch, path):
+    """12 postings with the same vector as the query tie for the top: both search paths return the 5 smallest ids,
+    although HNSW fetches only k + MARGIN rows at first and returns tied rows in the graph's order (it then fetches
+    k + TIE_ROWS, as many as the FAISS backends break ties among)."""
+    from matcher.index import pgvector
+    rng = random.Random(3)
+    same = [f"t{j:02d}" for j in rng.sample(range(100), 12)]
+    others = [posting(f"o{j:02d}", " ".join(rng.sample(WORDS, 4)), " ".join(rng.sample(WORDS, 12))) for j in range(40)]
+    store = open_index(pg_url, settings, embedder, create=True)
+    store.add("postings", [posting(i, "aide soignant", "aide soignant de nuit") for i in same] + others)
+    if path == "hnsw":
+        monkeypatch.setattr(pgvector, "EXACT_ROWS", 0)
+        monkeypatch.setattr(pgvector, "EXACT_RATIO", 0)
+    calls = []
+    real = pgvector.PgVectors._query
+    monkeypatch.setattr(pgvector.PgVectors, "_query", lambda self, *a: calls.append(a[-1]) or real(self, *a))
+    snap = store.snapshot()
+    xq = snap.postings.vectors.vectors([same[0]])
+    D, I = snap.postings.vectors.search(xq, 5)
+    assert I == [sorted(same)[:5]] and len(set(D[0].tolist())) == 1
+    assert calls == [path == "exact"]
+    _, I = snap.postings.vectors.search(xq, 5, set(same[::2]) | {"o01"})
+    assert I == [sorted(same[::2])[:5]]
+
+
+WORDS = "soins aide cuisine chantier permis accueil vente paie stock nuit ehpad domicile maçon école".split()
+
+
 # ---------------------------------------------------------------- writers and erasure
 def test_concurrent_writers_through_transactions(pg_url, settings, embedder):
     open_index(pg_url, settings, embedder, create=True)

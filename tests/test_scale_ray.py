@@ -121,6 +121,30 @@ def test_a_changed_index_is_refused_by_the_workers(tmp_path, settings, embedder)
         rr._scorer_worker(IndexStore, store.path, settings, gen, ["p000"], 3)
 
 
+def test_a_dead_cluster_left_in_ray_tmp_is_not_joined(tmp_path):
+    """Without RAY_ADDRESS matcher starts its own local Ray, even when a killed `ray start --head` left its
+    address in <ray tmp>/ray_current_cluster (plain ray.init() would try to join it and fail)."""
+    pytest.importorskip("ray.data", reason="pip install 'matcher[scale]'")
+    import tempfile
+    base = tempfile.mkdtemp(prefix="rt", dir="/tmp")   # Ray's socket paths must stay short
+    try:
+        (Path(base) / "ray").mkdir()
+        (Path(base) / "ray" / "ray_current_cluster").write_text("127.0.0.1:9")   # nothing listens there
+        code = ("import ray, matcher.scale as s\n"
+                "print(s._start(ray) >= 1, ray.get_runtime_context().get_node_id() is not None)\n"
+                "ray.shutdown()")
+        env = {k: v for k, v in __import__("os").environ.items() if k != "RAY_ADDRESS"}
+        env.update(RAY_TMPDIR=base, RAY_USAGE_STATS_ENABLED="0")
+        try:   # ray.init() waits for the dead cluster for minutes; a local start takes seconds
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("Ray did not start in 120 s: it waited for the dead cluster")
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.stdout.split() == ["True", "True"]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------- with Ray
 def _fail_at_start():
     raise IndexMismatch("the index moved")

@@ -12,6 +12,7 @@ from ..errors import ConfigError
 __all__ = ["VectorIndex", "IdMask", "Filtered", "make_vector_index", "BACKENDS"]
 
 BACKENDS = VECTOR_BACKENDS  # defined in config, so that Settings can check a name without importing the index
+TIE_ROWS = 16               # approximate searches break ties at the k-th score by id among k + TIE_ROWS rows
 
 
 @runtime_checkable

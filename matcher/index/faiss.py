@@ -7,7 +7,7 @@ from typing import BinaryIO, Collection, Sequence
 
 import numpy as np
 
-from .base import IdMask
+from .base import TIE_ROWS, IdMask
 from .exact import ExactIndex, top_k
 
 __all__ = ["FaissIndex", "KINDS", "SELECTIVE", "nlist_for", "nlist_fits"]
@@ -16,7 +16,7 @@ KINDS = ("flat", "ivf", "hnsw")
 
 # Parameters measured with scripts/bench_vectors.py on seeded clustered 384-d vectors on 2 cores (figures below
 # are at 1M vectors). Target: recall@10 against exact search >= 0.95, filtered or not.
-EXTRA = 16              # extra rows fetched so that ties at the k-th score are broken by id, not by row
+EXTRA = TIE_ROWS        # extra rows fetched so that ties at the k-th score are broken by id, not by row
 # IVF: k-means lists, nprobe of them scanned. 4000 lists at 1M: trained and filled in ~1 min (HNSW: ~4-6 min);
 # unfiltered nprobe 63 gives recall 0.9995 in ~3 ms.
 TRAIN_PER_LIST = 40     # training sample per list (FAISS warns below 39)

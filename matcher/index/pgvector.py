@@ -67,7 +67,7 @@ from ..embed import Embedder
 from ..errors import ConfigError, IndexCorrupt, IndexLocked, IndexMissing, MatcherError, NotFound
 from ..filters import _held, parse_mobility
 from ..lexical import BM25Index, analyze
-from .base import Filtered, make_vector_index
+from .base import TIE_ROWS, Filtered, make_vector_index
 from .exact import top_k
 from .factory import is_postgres_url
 from .records import candidate_from_json, candidate_to_json, posting_from_json, posting_to_json
@@ -86,19 +86,33 @@ EF_SEARCH = 100             # candidates kept per HNSW step at 100k rows and bel
 EF_AT_1M = 200              # larger tables (ef_for). At 1M (m 32), recall@10 unfiltered / 50 % / 10 % filter:
                             # ef 100 0.959 / 0.955 / 0.993, ef 200 0.995 / 0.995 / 0.996 (p95 24 / 25 / 40 ms)
 MAX_SCAN_TUPLES = 50_000    # iterative scans stop after this many visited rows; then exact search
-# A filter passing m of n rows is searched exactly (a bitmap scan of the filter's index and a sort, ~0.9 us a row
-# at 100k, ~1.3 at 1M on the bench table) when m <= EXACT_ROWS or m * m <= EXACT_RATIO * n; else HNSW with
-# iterative scans, whose cost grows as 1/share (~0.35-0.55 ms / share for k = 10). The two meet at m ~ sqrt(400 n):
-# 2k rows at 10k, 6.3k (6.3 %) at 100k, 20k (2 %) at 1M. Measured with shared_buffers holding the table (/tmp
-# sweeps on the bench table, p50 / p95 ms, exact vs HNSW), k = 10: 100k 4 % 3.4 / 3.5 vs 10.3 / 16.3, 6 % 4.8 /
-# 5.3 vs 7.5 / 11.6, 8 % 7.2 / 7.8 vs 5.2 / 9.7, 10 % 9.0 / 9.6 vs 4.3 / 7.7; 1M 1 % 11.8 / 12.6 vs 32.2 / 39.7,
-# 2 % 27.9 / 28.4 vs 15.8 / 28.0, 5 % 69 / 73 vs 7.4 / 16.3. For the ranker's pool of 200 the evidence is mixed:
-# on the bench table exact won at 10 % (9.5 vs 22.0 ms p50) and lost at 20 % (23.6 vs 18.1), but on a 100k
-# postings table of the store (wider rows) a 16 % filter took ~26 ms exact vs ~5 ms HNSW: the rule does not
-# scale with k. (It was m * m <= 600 n when measured with PostgreSQL's default 128 MB of shared_buffers.)
+# A filter passing m of n rows is searched exactly (a bitmap scan of the filter's index and a sort) when
+# m <= EXACT_ROWS or m * m <= exact_ratio(n) * n (exact_search); else HNSW with iterative scans, whose cost grows as
+# 1/share and little with n. Exact costs ~1.0 us a row at 100k but ~1.5 at 1M (the table no longer fits the CPU
+# caches), so the two meet at a smaller m^2 / n on larger tables: exact_ratio is EXACT_RATIO up to 100k rows, then
+# falls as n^-1/4, to 225 at 1M. The switch: 2k rows at 10k, 6.3k (6.3 %) at 100k, 15k (1.5 %) at 1M. Measured
+# with shared_buffers holding the table and k + MARGIN rows (sweeps on the bench table, 60 queries,
+# p50 / p95 ms, exact vs HNSW, k = 10): 100k 4 % 4.0 / 6.5 vs 7.0 / 14.4, 5 % 5.0 / 7.0 vs 5.2 / 10.3, 6 % 6.1 / 7.4
+# vs 4.4 / 9.3, 8 % 9.7 / 10.6 vs 3.6 / 7.6, 10 % 12.0 / 14.0 vs 2.8 / 5.8; 1M 1 % 14.0 / 16.2 vs 17.4 / 31.6,
+# 1.5 % 22.7 / 24.6 vs 10.5 / 23.8, 2 % 30.7 / 31.6 vs 8.6 / 21.0, 3 % 47.6 / 51.2 vs 6.6 / 16.4. (With k + 16
+# rows HNSW cost ~1.7x more and the switch was m * m <= 400 n at every size; 600 n with PostgreSQL's default 128 MB
+# of shared_buffers.) For the ranker's pool of 200 the evidence is mixed: on the bench table exact won at 10 % (9.5
+# vs 22.0 ms p50) and lost at 20 % (23.6 vs 18.1), but on a 100k postings table of the store (wider rows) a 16 %
+# filter took ~26 ms exact vs ~5 ms HNSW: the rule does not scale with k.
 EXACT_ROWS = 2_000
 EXACT_RATIO = 400
-EXTRA = 16                  # extra rows fetched so that ties at the k-th score are broken by id
+MARGIN = 2                  # HNSW: rows fetched beyond k, at least (k // 10 up to TIE_ROWS: extra_rows). Relaxed order
+                            # returns rows nearly sorted; re-sorting a few more recovers part of the recall strict order
+                            # gives. Every row asked costs the iterative scan (rows visited grow as rows asked / share):
+                            # at 100k, 10 % filter, p95 6.1 ms (recall 0.993) for k + 2 against 10.3 ms (0.996) for
+                            # k + 16, the former fixed margin (/tmp grid, ef 100). When the last row fetched ties the
+                            # k-th score, the search fetches k + TIE_ROWS rows, so ties are broken by id among as many
+                            # rows as the FAISS backends (exact search orders by score, then id, in SQL). Deeper would
+                            # be unbounded: `bench.py --big 100000 --pg` indexes 57 copies of 1,766 vectors, where
+                            # fetching until the tie ended took the ranker's match (pool 200) from 25.0 to 35.1 ms
+                            # (same session, the old code first). A second query for k + TIE_ROWS gave 29.2 ms, and
+                            # k // 10 extra rows for large k (which cost ~10 % more rows, and seldom need that second
+                            # query) 23.2 ms, against 23.1 for the old code in the same session.
 BULK = 1_000                # an add of at least this many rows, and more than the table holds, rebuilds HNSW
 # Memory. pgvector builds the HNSW graph in maintenance_work_mem and, once it no longer fits, goes on inserting on
 # disk, far slower (20k rows, same server: 11 s in memory, 57-66 s when it spills after 7.6k). Its graph takes 2,761-2,764
@@ -376,13 +390,12 @@ class PgVectors:
             where, budget, keep = Where("id = ANY(%s::text[])", (known,)), len(known), set(known)
         if budget == 0 or k <= 0 or n == 0:
             return np.zeros((len(xq), 0), dtype=np.float32), [[] for _ in xq]
-        kk = min(budget, k + EXTRA)
-        exact = budget <= EXACT_ROWS or budget * budget <= EXACT_RATIO * n
+        exact = exact_search(budget, n)
         D, I = [], []
         for q in xq:
-            found = self._query(q, kk, where, keep, exact)
+            found = self._query(q, k, where, keep, exact)
             if not exact and len(found) < min(k, budget):    # the scan gave up: exact search over the filter
-                found = self._query(q, kk, where, keep, True)
+                found = self._query(q, k, where, keep, True)
             d, i = top_k(np.asarray([s for _, s in found], dtype=np.float32), [x for x, _ in found], k)
             D.append(d)
             I.append(i)
@@ -390,14 +403,18 @@ class PgVectors:
         return np.array([np.pad(d, (0, width - len(d)), constant_values=-np.inf) for d in D],
                         dtype=np.float32).reshape(len(D), width), I
 
-    def _query(self, q: np.ndarray, kk: int, where: Where, keep, exact: bool) -> list[tuple[str, float]]:
-        """(id, inner product) of up to kk best rows passing `where`, among the snapshot's ids and `keep`.
+    def _query(self, q: np.ndarray, k: int, where: Where, keep, exact: bool) -> list[tuple[str, float]]:
+        """(id, inner product) of the best rows passing `where`, among the snapshot's ids and `keep`: at least k of
+        them unless fewer pass (exact: in score then id order; HNSW: k + extra_rows(k), or k + TIE_ROWS when the
+        k-th score ties the last row, so that top_k breaks ties by id).
 
         One statement per query: the HNSW settings are the session's (search_session; ef_search is set again only
         when the table size or k asks for another value), and exact search orders by an expression the HNSW index
-        does not serve, so the planner sorts the filtered rows. Round trips weighed on a selective query."""
+        does not serve, so the planner sorts the filtered rows, by score then id. Round trips weighed on a selective
+        query."""
         con = self._connect()
-        limit = kk
+        want = k if exact else k + extra_rows(k)
+        limit = want
         order = "(embedding <#> %s) + 0, id" if exact else "embedding <#> %s"
         sql = f"SELECT id, (embedding <#> %s) * -1 FROM {self.table} WHERE {where.sql} ORDER BY {order} LIMIT %s"
         while True:
@@ -405,9 +422,36 @@ class PgVectors:
                 _use_ef(con, min(1000, max(ef_for(len(self._ids)), 2 * limit)))
             rows = con.execute(sql, (q, *where.params, q, limit), binary=True).fetchall()  # type: ignore[attr-defined]
             found = [(i, float(s)) for i, s in rows if i in self._row and (keep is None or i in keep)]
-            if len(found) >= kk or len(rows) < limit:
+            if len(rows) < limit:
+                return found     # every row that passes
+            if len(found) < want:
+                limit *= 4       # rows outside the snapshot or `keep` were dropped: deeper
+            elif not exact and limit < k + TIE_ROWS and _tied_past(found, rows, k):
+                limit = k + TIE_ROWS
+            else:
                 return found
-            limit *= 4   # rows outside the snapshot or `keep` were dropped: fetch deeper
+
+
+def exact_ratio(n: int) -> float:
+    """The m^2 / n below which a filter passing m of n rows is searched exactly (see EXACT_RATIO)."""
+    return EXACT_RATIO * min(1.0, (100_000 / max(n, 1)) ** 0.25)
+
+
+def exact_search(m: int, n: int) -> bool:
+    """Whether a search over m of n rows is exact (a scan of the filtered rows) rather than HNSW."""
+    return m <= EXACT_ROWS or m * m <= exact_ratio(n) * n
+
+
+def extra_rows(k: int) -> int:
+    """Rows an HNSW search fetches beyond k (see MARGIN)."""
+    return min(TIE_ROWS, max(MARGIN, k // 10))
+
+
+def _tied_past(found: list[tuple[str, float]], rows: list, k: int) -> bool:
+    """Whether rows an HNSW scan has not returned yet may tie the k-th best score found: the lowest score fetched
+    equals it. (Exact search needs no such check: SQL orders it by score, then id, as top_k does.)"""
+    kth = sorted((s for _, s in found), reverse=True)[k - 1]
+    return min(float(s) for _, s in rows) >= kth
 
 
 def ef_for(n: int) -> int:
