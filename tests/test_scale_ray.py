@@ -236,6 +236,51 @@ def test_cli_index_add_and_rerank_with_ray_equal_serial(ray_local, tmp_path, mon
     assert results(ray) == results(serial)
 
 
+@pytest.mark.slow
+def test_ray_address_names_the_cluster_used(tmp_path, monkeypatch):
+    """With RAY_ADDRESS, `--engine ray` runs on that cluster (here a head started by another process, with token
+    authentication, as a shared cluster would have) and gives the serial results; no local Ray is started."""
+    pytest.importorskip("ray.data", reason="pip install 'matcher[scale]'")
+    import os
+    import secrets
+    import tempfile
+    monkeypatch.setenv("MATCHER_MODEL", "fake-hashing")
+    postings, cvs = _write_inputs(tmp_path)
+    serial, ray_idx = tmp_path / "serial", tmp_path / "ray"
+    for idx in (serial, ray_idx):
+        for path, kind in ((postings, "postings"), (cvs, "cvs")):
+            r = runner.invoke(app, ["index", "add", str(path), "--kind", kind, "--index", str(idx), "--json"])
+            assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["rerank", "--index", str(serial), "--top", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    want = json.loads(r.stdout)
+
+    base = tempfile.mkdtemp(prefix="rt", dir="/tmp")   # Ray's socket paths must stay short
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_TMPDIR=base, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token",
+               RAY_AUTH_TOKEN=secrets.token_hex(32), MATCHER_MODEL="fake-hashing")
+    head = subprocess.Popen([sys.executable, "-c", (
+        "import logging, sys, ray\n"
+        "ray.init(address='local', num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)\n"
+        "print(ray.get_runtime_context().gcs_address, flush=True)\n"
+        "sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        address = head.stdout.readline().strip()
+        assert address, "the head did not start"
+        run = subprocess.run([sys.executable, "-m", "matcher", "rerank", "--index", str(ray_idx), "--top", "4",
+                              "--json", "--engine", "ray"], capture_output=True, text=True, timeout=300,
+                             env={**env, "RAY_ADDRESS": address})
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert json.loads(run.stdout) == want
+        assert results(ray_idx) == results(serial)
+        sessions = [p.name for p in (Path(base) / "ray").iterdir() if p.name.startswith("session_2")]
+        assert len(sessions) == 1, sessions          # the head's: the command started no Ray of its own
+    finally:
+        head.stdin.close()
+        head.wait(timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def _rerank_both(serial: IndexStore, ray: IndexStore, settings: Settings, k: int = 5) -> tuple:
     a = rerank(serial, settings, None, k=k)
     b = rerank(ray, settings.with_(engine="ray", workers=2), None, k=k)
