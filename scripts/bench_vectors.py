@@ -153,6 +153,7 @@ class Cell:
     p95_ms: float = 0.0
     recall: float = 0.0
     short: int = 0            # queries that returned fewer than min(k, allowed) results
+    path: str = ""            # pgvector: "exact" or "hnsw", the store's choice for this share (exact_search)
 
 
 @dataclass
@@ -324,14 +325,17 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
             if mask is None:
                 b.cells.append(measure(index, backend, xb, xq, ids, row, share, "none", None, None, kth[share], k,
                                        budget_s))
-                continue
-            if backend == "pgvector":
+            elif backend == "pgvector":
                 from matcher.index.base import Filtered
                 from matcher.index.pgvector import Where
                 allowed = Filtered([ids[r] for r in np.flatnonzero(mask).tolist()],
                                    Where("bucket < %s", (int(mask.sum()),)))
                 b.cells.append(measure(index, backend, xb, xq, ids, row, share, "sql", allowed, mask, kth[share], k,
                                        budget_s))
+            if backend == "pgvector":
+                from matcher.index.pgvector import exact_search
+                b.cells[-1].path = "exact" if exact_search(n if mask is None else int(mask.sum()), n) else "hnsw"
+            if mask is None or backend == "pgvector":
                 continue
             as_ids = {ids[r] for r in np.flatnonzero(mask).tolist()}
             as_mask = IdMask(ids, mask)
@@ -354,12 +358,12 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
 
 def table(builds: list[Build]) -> str:
     lines = [f"{'n':>9} {'backend':<11} {'build s':>8} {'RSS MB':>7} {'idx MB':>7} {'filter':>7} {'form':<5} {'q':>4} "
-             f"{'p50 ms':>8} {'p95 ms':>8} {'recall':>7} {'short':>5}"]
+             f"{'p50 ms':>8} {'p95 ms':>8} {'recall':>7} {'short':>5} path"]
     for b in builds:
         for c in b.cells:
             lines.append(f"{b.n:>9} {b.backend:<11} {b.build_s:>8.1f} {b.rss_mb:>7.0f} {b.index_mb:>7.0f} "
-                         f"{c.share:>7.0%} {c.form:<5} "
-                         f"{c.queries:>4} {c.p50_ms:>8.2f} {c.p95_ms:>8.2f} {c.recall:>7.3f} {c.short:>5}")
+                         f"{c.share * 100:>6.3g}% {c.form:<5} "
+                         f"{c.queries:>4} {c.p50_ms:>8.2f} {c.p95_ms:>8.2f} {c.recall:>7.3f} {c.short:>5} {c.path}")
     return "\n".join(lines)
 
 
