@@ -350,6 +350,9 @@ def test_small_or_selective_filters_are_searched_exactly(pg_url, settings, embed
     assert snap.postings.vectors.search(xq, 5, [])[1] == [[], []]
 
 
+WORDS = "soins aide cuisine chantier permis accueil vente paie stock nuit ehpad domicile maçon école".split()
+
+
 @pytest.mark.parametrize("path", ["hnsw", "exact"])
 def test_ties_at_the_kth_score_are_broken_by_id(pg_url, settings, embedder, monkeypatch, path):
     """12 postings with the same vector as the query tie for the top: both search paths return the 5 smallest ids,
@@ -374,9 +377,6 @@ def test_ties_at_the_kth_score_are_broken_by_id(pg_url, settings, embedder, monk
     assert calls == [path == "exact"]
     _, I = snap.postings.vectors.search(xq, 5, set(same[::2]) | {"o01"})
     assert I == [sorted(same[::2])[:5]]
-
-
-WORDS = "soins aide cuisine chantier permis accueil vente paie stock nuit ehpad domicile maçon école".split()
 
 
 # ---------------------------------------------------------------- writers and erasure

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -133,7 +134,7 @@ def test_a_dead_cluster_left_in_ray_tmp_is_not_joined(tmp_path):
         code = ("import ray, matcher.scale as s\n"
                 "print(s._start(ray) >= 1, ray.get_runtime_context().get_node_id() is not None)\n"
                 "ray.shutdown()")
-        env = {k: v for k, v in __import__("os").environ.items() if k != "RAY_ADDRESS"}
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         env.update(RAY_TMPDIR=base, RAY_USAGE_STATS_ENABLED="0")
         try:   # ray.init() waits for the dead cluster for minutes; a local start takes seconds
             run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
@@ -241,7 +242,6 @@ def test_ray_address_names_the_cluster_used(tmp_path, monkeypatch):
     """With RAY_ADDRESS, `--engine ray` runs on that cluster (here a head started by another process, with token
     authentication, as a shared cluster would have) and gives the serial results; no local Ray is started."""
     pytest.importorskip("ray.data", reason="pip install 'matcher[scale]'")
-    import os
     import secrets
     import tempfile
     monkeypatch.setenv("MATCHER_MODEL", "fake-hashing")
