@@ -323,25 +323,20 @@ def run_size(xb: np.ndarray, xq: np.ndarray, backends: list[str], k: int, budget
             log(f"  {backend}: prewarmed in {b.prewarm_s:.1f} s, shared_buffers {b.shared_buffers_mb} MB")
         for share, mask in filters.items():
             if mask is None:
-                b.cells.append(measure(index, backend, xb, xq, ids, row, share, "none", None, None, kth[share], k,
-                                       budget_s))
+                forms: list[tuple[str, object]] = [("none", None)]
             elif backend == "pgvector":
                 from matcher.index.base import Filtered
                 from matcher.index.pgvector import Where
-                allowed = Filtered([ids[r] for r in np.flatnonzero(mask).tolist()],
-                                   Where("bucket < %s", (int(mask.sum()),)))
-                b.cells.append(measure(index, backend, xb, xq, ids, row, share, "sql", allowed, mask, kth[share], k,
-                                       budget_s))
-            if backend == "pgvector":
-                from matcher.index.pgvector import exact_search
-                b.cells[-1].path = "exact" if exact_search(n if mask is None else int(mask.sum()), n) else "hnsw"
-            if mask is None or backend == "pgvector":
-                continue
-            as_ids = {ids[r] for r in np.flatnonzero(mask).tolist()}
-            as_mask = IdMask(ids, mask)
-            for form, allowed in (("ids", as_ids), ("mask", as_mask)):
-                b.cells.append(measure(index, backend, xb, xq, ids, row, share, form, allowed, mask, kth[share], k,
-                                       budget_s))
+                forms = [("sql", Filtered([ids[r] for r in np.flatnonzero(mask).tolist()],
+                                          Where("bucket < %s", (int(mask.sum()),))))]
+            else:
+                forms = [("ids", {ids[r] for r in np.flatnonzero(mask).tolist()}), ("mask", IdMask(ids, mask))]
+            for form, allowed in forms:
+                cell = measure(index, backend, xb, xq, ids, row, share, form, allowed, mask, kth[share], k, budget_s)
+                if backend == "pgvector":
+                    from matcher.index.pgvector import exact_search
+                    cell.path = "exact" if exact_search(n if mask is None else int(mask.sum()), n) else "hnsw"
+                b.cells.append(cell)
         if backend == "faiss-ivf":   # what an add costs at the next generation (IndexStore reuses the lists)
             again = make_vector_index(backend, xb.shape[1])
             again.add(ids, xb)

@@ -13,6 +13,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -126,22 +128,29 @@ def test_a_dead_cluster_left_in_ray_tmp_is_not_joined(tmp_path):
     """Without RAY_ADDRESS matcher starts its own local Ray, even when a killed `ray start --head` left its
     address in <ray tmp>/ray_current_cluster (plain ray.init() would try to join it and fail)."""
     pytest.importorskip("ray.data", reason="pip install 'matcher[scale]'")
-    import tempfile
-    base = tempfile.mkdtemp(prefix="rt", dir="/tmp")   # Ray's socket paths must stay short
-    try:
-        (Path(base) / "ray").mkdir()
-        (Path(base) / "ray" / "ray_current_cluster").write_text("127.0.0.1:9")   # nothing listens there
+    with ray_tmp() as (base, env):
+        (base / "ray").mkdir()
+        (base / "ray" / "ray_current_cluster").write_text("127.0.0.1:9")   # nothing listens there
         code = ("import ray, matcher.scale as s\n"
                 "print(s._start(ray) >= 1, ray.get_runtime_context().get_node_id() is not None)\n"
                 "ray.shutdown()")
-        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-        env.update(RAY_TMPDIR=base, RAY_USAGE_STATS_ENABLED="0")
         try:   # ray.init() waits for the dead cluster for minutes; a local start takes seconds
             run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
         except subprocess.TimeoutExpired:
             pytest.fail("Ray did not start in 120 s: it waited for the dead cluster")
         assert run.returncode == 0, run.stderr[-2000:]
         assert run.stdout.split() == ["True", "True"]
+
+
+@contextmanager
+def ray_tmp():
+    """(a short temporary directory for Ray's files, this process's environment without RAY_ADDRESS, with
+    RAY_TMPDIR set to it): processes started with it see no Ray of this machine but their own."""
+    base = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))   # Ray's socket paths must stay short
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_TMPDIR=str(base), RAY_USAGE_STATS_ENABLED="0")
+    try:
+        yield base, env
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -243,7 +252,6 @@ def test_ray_address_names_the_cluster_used(tmp_path, monkeypatch):
     authentication, as a shared cluster would have) and gives the serial results; no local Ray is started."""
     pytest.importorskip("ray.data", reason="pip install 'matcher[scale]'")
     import secrets
-    import tempfile
     monkeypatch.setenv("MATCHER_MODEL", "fake-hashing")
     postings, cvs = _write_inputs(tmp_path)
     serial, ray_idx = tmp_path / "serial", tmp_path / "ray"
@@ -255,30 +263,27 @@ def test_ray_address_names_the_cluster_used(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     want = json.loads(r.stdout)
 
-    base = tempfile.mkdtemp(prefix="rt", dir="/tmp")   # Ray's socket paths must stay short
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(RAY_TMPDIR=base, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token",
-               RAY_AUTH_TOKEN=secrets.token_hex(32), MATCHER_MODEL="fake-hashing")
-    head = subprocess.Popen([sys.executable, "-c", (
-        "import logging, sys, ray\n"
-        "ray.init(address='local', num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)\n"
-        "print(ray.get_runtime_context().gcs_address, flush=True)\n"
-        "sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        address = head.stdout.readline().strip()
-        assert address, "the head did not start"
-        run = subprocess.run([sys.executable, "-m", "matcher", "rerank", "--index", str(ray_idx), "--top", "4",
-                              "--json", "--engine", "ray"], capture_output=True, text=True, timeout=300,
-                             env={**env, "RAY_ADDRESS": address})
-        assert run.returncode == 0, run.stderr[-2000:]
-        assert json.loads(run.stdout) == want
-        assert results(ray_idx) == results(serial)
-        sessions = [p.name for p in (Path(base) / "ray").iterdir() if p.name.startswith("session_2")]
-        assert len(sessions) == 1, sessions          # the head's: the command started no Ray of its own
-    finally:
-        head.stdin.close()
-        head.wait(timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+    with ray_tmp() as (base, env):
+        env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), MATCHER_MODEL="fake-hashing")
+        head = subprocess.Popen([sys.executable, "-c", (
+            "import logging, sys, ray\n"
+            "ray.init(address='local', num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)\n"
+            "print(ray.get_runtime_context().gcs_address, flush=True)\n"
+            "sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            address = head.stdout.readline().strip()
+            assert address, "the head did not start"
+            run = subprocess.run([sys.executable, "-m", "matcher", "rerank", "--index", str(ray_idx), "--top", "4",
+                                  "--json", "--engine", "ray"], capture_output=True, text=True, timeout=300,
+                                 env={**env, "RAY_ADDRESS": address})
+            assert run.returncode == 0, run.stderr[-2000:]
+            assert json.loads(run.stdout) == want
+            assert results(ray_idx) == results(serial)
+            sessions = [p.name for p in (base / "ray").iterdir() if p.name.startswith("session_2")]
+            assert len(sessions) == 1, sessions          # the head's: the command started no Ray of its own
+        finally:
+            head.stdin.close()
+            head.wait(timeout=60)
 
 
 def _rerank_both(serial: IndexStore, ray: IndexStore, settings: Settings, k: int = 5) -> tuple:

@@ -16,7 +16,6 @@ KINDS = ("flat", "ivf", "hnsw")
 
 # Parameters measured with scripts/bench_vectors.py on seeded clustered 384-d vectors on 2 cores (figures below
 # are at 1M vectors). Target: recall@10 against exact search >= 0.95, filtered or not.
-EXTRA = TIE_ROWS        # extra rows fetched so that ties at the k-th score are broken by id, not by row
 # IVF: k-means lists, nprobe of them scanned. 4000 lists at 1M: trained and filled in ~1 min (HNSW: ~4-6 min);
 # unfiltered nprobe 63 gives recall 0.9995 in ~3 ms.
 TRAIN_PER_LIST = 40     # training sample per list (FAISS warns below 39)
@@ -167,7 +166,7 @@ class FaissIndex(ExactIndex):
             return np.zeros((len(xq), 0), dtype=np.float32), [[] for _ in xq]
         faiss = self._faiss
         index = self._built()
-        kk = min(budget, k + EXTRA)
+        kk = min(budget, k + TIE_ROWS)   # ties at the k-th score broken by id
         bits = None if mask is None else np.packbits(mask, bitorder="little")  # alive until the search returns
         sel = None if bits is None else faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
         if self.kind == "flat":
